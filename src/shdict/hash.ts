@@ -1,0 +1,8 @@
+/** FNV-1a, 32-bit, over `b[0..len)`. Unsigned result (compared with Uint32Array words). */
+export function fnv1a(b: Uint8Array, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) {
+    h = Math.imul(h ^ b[i]!, 0x01000193);
+  }
+  return h >>> 0;
+}
