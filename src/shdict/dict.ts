@@ -22,6 +22,8 @@
  *  - ttl() and expire() treat an expired key as "not found" (nginx finds it while its memory has
  *    not been reused yet, which user code cannot tell apart).
  *  - get_keys() order is hash order, not LRU order (see scan()).
+ *  - get()/get_stale() do not sweep expired entries (nginx drops up to 2 from the LRU tail on
+ *    every get, which can remove the very value a following get_stale() asks for).
  *  - lpush/rpush never evict valid entries (as nginx): they reclaim expired ones or say "no memory".
  */
 import {
@@ -219,7 +221,8 @@ export class SharedDict extends ShdictStore {
     const h = fnv1a(this.kb, klen);
     this.lock();
     try {
-      if (!stale) this.expireTail();
+      // Unlike nginx, reads do not sweep expired entries off the LRU tail: writes do that and
+      // reclaim expired space first, and a get() then cannot destroy the value get_stale() wants.
       const e = this.find(this.kb, klen, h);
       if (e === 0) return RC_OK;
       this.touch(e);
