@@ -758,6 +758,16 @@ export class SharedDict extends ShdictStore {
     }
   }
 
+  /** Checks the zone's internal invariants (for tests): null when sound, else what is broken. */
+  verify(): string | null {
+    this.lock();
+    try {
+      return this.verifyLocked();
+    } finally {
+      this.unlock();
+    }
+  }
+
   /** Entry count, free bytes and forced evictions so far (for ngx.shared.DICT introspection). */
   stats(): { entries: number; freeBytes: number; evictions: number } {
     this.lock();

@@ -402,6 +402,35 @@ export class ShdictStore {
     }
   }
 
+  // ---- integrity check (tests) ----------------------------------------------------------------
+
+  /** Walks index, LRU and free list; returns a description of the first broken invariant or null. */
+  protected verifyLocked(): string | null {
+    const u = this.u32;
+    let used = 0;
+    let inLru = 0;
+    let prev = 0;
+    for (let e = u[M_LRU_HEAD]!; e !== 0; e = u[this.w(e) + H_LNEXT]!) {
+      if (u[this.w(e) + H_PREV] !== prev) return `lru prev of ${e}`;
+      if (++inLru > u[M_COUNT]!) return 'lru longer than count';
+      used += this.totalBlocks(e);
+      prev = e;
+    }
+    if (u[M_LRU_TAIL] !== prev) return 'lru tail';
+    if (inLru !== u[M_COUNT]) return `count ${u[M_COUNT]} but ${inLru} in lru`;
+    let indexed = 0;
+    this.scanBuckets(0, this.mask + 1, (e) => {
+      indexed++;
+      return true;
+    });
+    if (indexed !== inLru) return `${indexed} indexed but ${inLru} in lru`;
+    let free = 0;
+    for (let b = u[M_FREE_HEAD]!; b !== 0 && free <= u[M_NBLOCKS]!; b = u[this.w(b) + H_NEXT]!) free++;
+    if (free !== u[M_FREE_COUNT]) return `free list has ${free}, count says ${u[M_FREE_COUNT]}`;
+    if (used + this.freeBlocks() !== u[M_NBLOCKS]) return `used ${used} + free ${this.freeBlocks()} != ${u[M_NBLOCKS]}`;
+    return null;
+  }
+
   // ---- bucket iteration (get_keys, flush_all, flush_expired) -----------------------------------
 
   /**

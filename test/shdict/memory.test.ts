@@ -153,6 +153,7 @@ describe('no fragmentation', () => {
         }
       }
     }
+    expect(d.verify()).toBeNull();
     for (const k of model.keys()) call(d, 'delete', k);
     expect(d.stats().entries).toBe(0);
     expect(d.freeSpace()).toBe(free0);
