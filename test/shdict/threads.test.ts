@@ -2,13 +2,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { SharedDict, callLua } from '../../src/shdict/index.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+// __dirname: vitest provides it, and tsc reads test files as CommonJS (no import.meta).
+const root = resolve(__dirname, '../..') + '/';
 const bundlePath = `${root}test/.tmp/shdict.mjs`;
-const workerPath = new URL('./worker.mjs', import.meta.url);
+const workerPath = resolve(__dirname, 'worker.mjs');
 
 beforeAll(async () => {
   mkdirSync(`${root}test/.tmp`, { recursive: true });
