@@ -1,0 +1,54 @@
+// Every configuration of the conformance suite, wrapped in Test::Nginx's
+// template, must parse and validate; the ones the reference nginx refused
+// for configuration reasons must fail with the message it printed.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { parseConfig } from '../../src/config/parser.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadCases, writePrefix } from './gen-conf.js';
+
+const CASES_DIR = '/work/shared/compat/cases';
+const haveCases = fs.existsSync(CASES_DIR);
+const cases = haveCases ? loadCases(CASES_DIR) : [];
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-conf-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** must_die cases that die later, at runtime (Lua errors in init, missing resty.core). */
+const RUNTIME_DEATHS = new Set(['086-init-by.t#12', '086-init-by.t#13', '161-load-resty-core.t#5']);
+
+function emergPatterns(c: (typeof cases)[number]): RegExp[] {
+  const out: RegExp[] = [];
+  for (const p of c.logs?.error_log ?? []) {
+    if ('re' in p && p.re.includes('emerg')) {
+      // Python's lazy ".*?" and \d work the same in JS; strip the log-line prefix
+      out.push(new RegExp(p.re.replace(/^\\\[emerg\\\] (\\d\+#\\d\+: |\.\*\? )?/, '')));
+    }
+  }
+  return out;
+}
+
+describe.skipIf(!haveCases)('compat suite configurations', () => {
+  let n = 0;
+  for (const c of cases) {
+    const prefix = path.join(work, `c${n++}`, 'servroot');
+    const dies = c.must_die && !RUNTIME_DEATHS.has(c.id);
+    test(`${c.id}${dies ? ' (must die)' : ''}`, () => {
+      const conf = writePrefix(c, prefix);
+      if (!dies) {
+        expect(() => parseConfig('conf/nginx.conf', { prefix })).not.toThrow();
+        return;
+      }
+      let err: unknown;
+      try {
+        parseConfig(conf);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      if (process.env.SHOW_DEATHS) console.log(c.id, (err as ConfigError).message);
+      for (const re of emergPatterns(c)) expect((err as ConfigError).message).toMatch(re);
+    });
+  }
+});
