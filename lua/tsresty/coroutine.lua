@@ -1,0 +1,33 @@
+-- Coroutine wrappers so user coroutines and ngx API calls that wait (sleep, cosockets) mix as in
+-- OpenResty: when an API call inside a user coroutine yields to the scheduler (with the marker
+-- value), the wrapper passes that yield up to the request's entry thread and, once resumed, hands
+-- the results back down to the waiting coroutine.
+local MARK = debug.getregistry()["tsresty.yield_mark"]
+local raw_resume, raw_yield, raw_status, raw_wrap = coroutine.resume, coroutine.yield, coroutine.status, coroutine.wrap
+local raw_create = coroutine.create
+local select, error = select, error
+
+local function forward(co, ok, ...)
+  if ok and (...) == MARK and raw_status(co) == "suspended" then
+    return forward(co, raw_resume(co, raw_yield(MARK)))
+  end
+  return ok, ...
+end
+
+coroutine.resume = function(co, ...)
+  return forward(co, raw_resume(co, ...))
+end
+
+local function wrap_results(ok, ...)
+  if not ok then
+    error((...), 2)
+  end
+  return ...
+end
+
+coroutine.wrap = function(f)
+  local co = raw_create(f)
+  return function(...)
+    return wrap_results(forward(co, raw_resume(co, ...)))
+  end
+end

@@ -1,0 +1,166 @@
+// The response side of a request: header filters, body filters, framing, special responses
+// (error pages) and finalisation, after nginx's ngx_http_send_header / ngx_http_output_filter /
+// ngx_http_finalize_request.
+import { Framing, type Request } from './request.js';
+import { errorPageHtml } from './transport/errors.js';
+import { httpTimeString } from '../ngx/timefmt.js';
+import { logError, Level } from '../log/errorlog.js';
+import { filters } from './filters.js';
+
+/** ngx.exit / finalize codes with special meaning (nginx's NGX_* values). */
+export const NGX_OK = 0;
+export const NGX_ERROR = -1;
+export const NGX_AGAIN = -2;
+export const NGX_DONE = -4;
+export const NGX_DECLINED = -5;
+
+let cachedDate = '';
+let cachedDateSec = 0;
+export function dateHeader(): string {
+  const now = Date.now();
+  const sec = (now / 1000) | 0;
+  if (sec !== cachedDateSec) {
+    cachedDateSec = sec;
+    cachedDate = httpTimeString(now);
+  }
+  return cachedDate;
+}
+
+/** tsresty answers as the nginx release its behaviour follows, so clients and tests that look at
+ *  the Server header see what they would from OpenResty's nginx. */
+export function serverTokens(req: Request): string {
+  return req.loc && req.loc.s.serverTokens === 'off' ? 'nginx' : 'nginx/1.22.1';
+}
+
+/** ngx_http_send_header: runs the header filters once and hands the header block to the sink. */
+export function sendHeader(req: Request): void {
+  if (req.headerSent) return;
+  req.headerSent = true;
+  if (req.status === 0) req.status = 200;
+  const hf = filters.header;
+  for (let i = 0; i < hf.length; i++) hf[i](req);
+  const status = req.status;
+  const h = req.headersOut;
+  let framing: Framing;
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    framing = Framing.NoBody;
+    if (status !== 304) h.contentLength = -1;
+    if (status === 204) h.contentType = null;
+  } else if (req.method === 'HEAD') framing = Framing.NoBody;
+  else if (h.contentLength >= 0) framing = Framing.Length;
+  else if (req.httpVersion >= 1.1 && req.loc.s.chunkedTransferEncoding) framing = Framing.Chunked;
+  else framing = Framing.Close;
+  if (h.contentType === null && framing !== Framing.NoBody && req.loc.s.luaUseDefaultType) {
+    // ngx_http_set_content_type: handlers that set no type get default_type
+    h.contentType = req.loc.s.defaultType;
+  }
+  req.framing = framing;
+  if (req.ext.filterFailed) {
+    closeRequest(req);
+    return;
+  }
+  req.sink.sendHeader(req, framing);
+}
+
+/** ngx_http_output_filter: body data (null + last for the final buffer) through the body filters. */
+export function output(req: Request, data: Uint8Array | null, last: boolean): void {
+  if (req.finished) return;
+  if (!req.headerSent) sendHeader(req);
+  const bf = filters.body;
+  let chunk = data;
+  let eof = last;
+  for (let i = 0; i < bf.length; i++) {
+    const r = bf[i](req, chunk, eof);
+    if (r === false) return; // a filter swallowed the buffer (and will re-emit later)
+    if (r !== true) {
+      chunk = r.data;
+      eof = r.last;
+    }
+  }
+  if (chunk !== null && chunk.length > 0 && req.framing !== Framing.NoBody) {
+    req.bodyBytesSent += chunk.length;
+    req.sink.write(req, chunk);
+  }
+  if (eof) {
+    req.finished = true;
+    req.sink.end(req);
+  }
+}
+
+export function flush(req: Request, wait: boolean, cb: ((err?: Error) => void) | null): void {
+  if (!req.headerSent) sendHeader(req);
+  req.sink.flush(req, wait ? cb : null);
+  if (!wait && cb) cb();
+}
+
+/** Send nginx's built-in page for an error status (ngx_http_special_response_handler). */
+export function sendSpecialResponse(req: Request, status: number): void {
+  if (req.headerSent) {
+    finishResponse(req);
+    return;
+  }
+  if (!req.errorPageRedirected && req.loc) {
+    const ep = req.loc.s.errorPages.get(status);
+    if (ep && (req.main === req || true)) {
+      const hooks = req.worker.hooks;
+      req.errorPageRedirected = !req.loc.s.recursiveErrorPages;
+      if (hooks.errorPage(req, status, ep.uri, ep.overwrite)) return;
+    }
+  }
+  const h = req.headersOut;
+  req.status = status;
+  if (status === 444) {
+    closeRequest(req);
+    return;
+  }
+  const html = errorPageHtml(status, serverTokens(req)) || null;
+  h.contentLength = html ? html.length : -1;
+  h.contentType = html ? 'text/html' : null;
+  sendHeader(req);
+  output(req, html ? Buffer.from(html, 'latin1') : null, true);
+  endRequest(req);
+}
+
+/** Normal end of the content: flush the last buffer, then the log phase. */
+export function finishResponse(req: Request): void {
+  if (!req.finished) output(req, null, true);
+  endRequest(req);
+}
+
+/** ngx_http_finalize_request with a handler's return code. */
+export function finalize(req: Request, rc: number): void {
+  if (req.finalized) return;
+  if (rc === NGX_DONE || rc === NGX_AGAIN) return;
+  if (rc === NGX_ERROR || rc === 444 || rc === 499) {
+    closeRequest(req);
+    return;
+  }
+  if (rc >= 300 || rc === 204 || (rc >= 100 && rc < 200)) {
+    sendSpecialResponse(req, rc);
+    return;
+  }
+  if (rc >= 200 && !req.headerSent) req.status = req.status || rc;
+  finishResponse(req);
+}
+
+/** Close the connection without (further) response bytes. */
+export function closeRequest(req: Request): void {
+  if (req.finalized) return;
+  req.finished = true;
+  req.sink.abort(req);
+  endRequest(req);
+}
+
+/** The log phase and cleanup, exactly once per request. */
+export function endRequest(req: Request): void {
+  if (req.finalized) return;
+  req.finalized = true;
+  req.worker.hooks.logPhase(req);
+  req.worker.hooks.cleanup(req);
+}
+
+export function logRequestError(req: Request, level: number, msg: string): void {
+  logError(level, msg, req);
+}
+
+export { Level };

@@ -1,0 +1,189 @@
+// Runs Lua code in coroutines and lets JS API functions suspend them. A JS function that must wait
+// (ngx.sleep, a cosocket read) calls `suspend(L)` and returns its value; the event loop later calls
+// `resume(task, n)` with n results pushed on the task's coroutine. Yields inside user coroutines are
+// forwarded outward by the coroutine wrappers in lua/tsresty/coroutine.lua, using YIELD_MARK.
+import { lua, lauxlib } from 'fengari';
+import { S, bytesToString, luaErrorWhere, type LuaState } from './bridge.js';
+
+/** Why a task stopped running. */
+export const enum TaskEnd {
+  Ok = 0,
+  Error = 1,
+  Exit = 2, // ngx.exit / ngx.exec / ngx.redirect: the entry thread is finished on purpose
+}
+
+export interface TaskHost {
+  /** Called once when the task's coroutine ends (returned, raised, or was exited). */
+  taskDone(task: LuaTask, end: TaskEnd, err: string | null): void;
+}
+
+/** A running coroutine: a request phase handler, a timer, a light thread. */
+export class LuaTask {
+  co: LuaState = null;
+  coRef = 0;
+  /** Set while the coroutine is suspended waiting for JS to resume it. */
+  waiting = false;
+  done = false;
+  /** Instructions left before the runaway guard fires; reset on every resume. */
+  budget = 0;
+  /** Free-form per-kind data, e.g. the request this task belongs to. */
+  constructor(
+    readonly host: TaskHost,
+    readonly kind: string,
+    readonly req: any,
+  ) {}
+}
+
+let current: LuaTask | null = null;
+
+export function currentTask(): LuaTask | null {
+  return current;
+}
+
+let MAIN: LuaState = null;
+let YIELD_MARK_KEY: Uint8Array;
+let instructionBudget = 0;
+const HOOK_STEP = 10000;
+
+/** Prepare the state: the yield marker and the runaway-script hook (inherited by new threads). */
+export function initScheduler(L: LuaState, budget: number): void {
+  MAIN = L;
+  instructionBudget = budget;
+  YIELD_MARK_KEY = S('tsresty.yield_mark');
+  // The marker is a unique table kept in the registry; Lua wrappers compare against it.
+  lua.lua_newtable(L);
+  lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, YIELD_MARK_KEY);
+  if (budget > 0) lua.lua_sethook(L, budgetHook, lua.LUA_MASKCOUNT, HOOK_STEP);
+}
+
+export class BudgetExceededError extends Error {
+  readonly code = 'TSRESTY_LUA_BUDGET';
+}
+
+function budgetHook(L: LuaState): void {
+  const t = current;
+  if (t === null) return;
+  t.budget -= HOOK_STEP;
+  if (t.budget <= 0) {
+    t.budget = HOOK_STEP; // keep firing on every step so a pcall cannot swallow it for long
+    luaErrorWhere(L, `instruction budget exceeded (lua_instruction_budget ${instructionBudget}): runaway Lua code aborted`);
+  }
+}
+
+/** Push the yield marker (for the coroutine wrappers to recognise API yields). */
+export function pushYieldMark(L: LuaState): void {
+  lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, YIELD_MARK_KEY);
+}
+
+/** Called by a JS API function that must wait: `return suspend(L)`. */
+export function suspend(L: LuaState): number {
+  const t = current;
+  if (t === null) luaErrorWhere(L, 'no request context to yield');
+  t.waiting = true;
+  pushYieldMark(L);
+  return lua.lua_yield(L, 1);
+}
+
+/** Create the task's coroutine with the function at the top of MAIN's stack moved onto it. */
+export function startTask(task: LuaTask, fnRef: number, nargs: number, pushArgs?: (co: LuaState) => void): void {
+  const L = MAIN;
+  const co = lua.lua_newthread(L);
+  task.co = co;
+  task.coRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+  lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, fnRef);
+  if (pushArgs) pushArgs(co);
+  run(task, nargs);
+}
+
+/** Start a task on a function already on top of `from`'s stack (light threads, timers). */
+export function startTaskWithFunction(task: LuaTask, from: LuaState, nargs: number): void {
+  const co = lua.lua_newthread(MAIN);
+  task.co = co;
+  task.coRef = lauxlib.luaL_ref(MAIN, lua.LUA_REGISTRYINDEX);
+  lua.lua_xmove(from, co, nargs + 1);
+  run(task, nargs);
+}
+
+/** Resume a suspended task with `nargs` values already pushed onto task.co. */
+export function resume(task: LuaTask, nargs: number): void {
+  if (task.done) return;
+  task.waiting = false;
+  run(task, nargs);
+}
+
+/** Stop a task from JS (ngx.exit, a killed light thread, a request torn down). */
+export function finishTask(task: LuaTask, end: TaskEnd, err: string | null): void {
+  if (task.done) return;
+  task.done = true;
+  task.waiting = false;
+  if (task.coRef) {
+    lauxlib.luaL_unref(MAIN, lua.LUA_REGISTRYINDEX, task.coRef);
+    task.coRef = 0;
+  }
+  task.host.taskDone(task, end, err);
+}
+
+/** Marks the running task as exited (ngx.exit & co) and yields out of it. */
+export function exitTask(L: LuaState): number {
+  const t = current;
+  if (t === null) luaErrorWhere(L, 'no request context');
+  exitRequested.add(t);
+  t.waiting = true;
+  pushYieldMark(L);
+  return lua.lua_yield(L, 1);
+}
+const exitRequested = new WeakSet<LuaTask>();
+
+function run(task: LuaTask, nargs: number): void {
+  const prev = current;
+  current = task;
+  task.budget = instructionBudget;
+  let st: number;
+  try {
+    st = lua.lua_resume(task.co, MAIN, nargs);
+  } finally {
+    current = prev;
+  }
+  if (st === lua.LUA_YIELD) {
+    if (exitRequested.has(task)) {
+      exitRequested.delete(task);
+      finishTask(task, TaskEnd.Exit, null);
+      return;
+    }
+    if (task.waiting) return; // a JS API function will resume it
+    // A bare coroutine.yield() in the entry thread: OpenResty treats it like ngx.sleep(0).
+    task.waiting = true;
+    lua.lua_settop(task.co, 0);
+    setImmediate(resume, task, 0);
+    return;
+  }
+  if (st === lua.LUA_OK) {
+    finishTask(task, TaskEnd.Ok, null);
+    return;
+  }
+  finishTask(task, TaskEnd.Error, traceback(task.co));
+}
+
+/** "msg\nstack traceback:\n..." in lua-nginx-module's shape ([C] for native frames). */
+function traceback(co: LuaState): string {
+  const L = MAIN;
+  const errv = lua.lua_type(co, -1) === lua.LUA_TSTRING || lua.lua_type(co, -1) === lua.LUA_TNUMBER
+    ? bytesToString(lua.lua_tolstring(co, -1))
+    : describeNonString(co);
+  lauxlib.luaL_traceback(L, co, null, 0);
+  const tb = bytesToString(lua.lua_tolstring(L, -1)).replace(/\[JS\]/g, '[C]');
+  lua.lua_pop(L, 1);
+  return `${errv}\n${tb.replace('stack traceback:', 'stack traceback:\ncoroutine 0:')}`;
+}
+
+function describeNonString(co: LuaState): string {
+  const t = lua.lua_type(co, -1);
+  if (t === lua.LUA_TNIL) return 'nil';
+  if (t === lua.LUA_TTABLE || t === lua.LUA_TUSERDATA) {
+    if (lauxlib.luaL_callmeta(co, -1, S('__tostring')) && lua.lua_type(co, -1) === lua.LUA_TSTRING) {
+      return bytesToString(lua.lua_tolstring(co, -1));
+    }
+    return `table: ${lua.lua_topointer ? 'object' : ''}`;
+  }
+  return bytesToString(lauxlib.luaL_tolstring(co, -1));
+}

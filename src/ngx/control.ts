@@ -1,0 +1,108 @@
+// Request control flow: ngx.exit, ngx.exec, ngx.redirect, ngx.sleep, ngx.get_phase.
+import { lua, lauxlib } from 'fengari';
+import { S, luaError, bytesToLatin1, pushString, type LuaState } from '../lua/bridge.js';
+import { defineNgxApi } from './registry.js';
+import { getRequest, checkContext, currentKind, Ctx, YIELDABLE } from './context.js';
+import { exitTask, suspend, resume, currentTask, type LuaTask } from '../lua/scheduler.js';
+import { encodeArgsAt } from './args.js';
+import { logError, Level } from '../log/errorlog.js';
+
+const EXIT_CTX = Ctx.rewrite | Ctx.server_rewrite | Ctx.access | Ctx.content | Ctx.header_filter | Ctx.timer | Ctx.balancer;
+const EXEC_CTX = Ctx.rewrite | Ctx.server_rewrite | Ctx.access | Ctx.content;
+
+function ngxExit(L: LuaState): number {
+  checkContext(L, EXIT_CTX);
+  const status = lauxlib.luaL_checkinteger(L, 1);
+  const kind = currentKind();
+  if (kind === 'timer') return exitTask(L);
+  const req = getRequest(L);
+  if (kind === 'header_filter') {
+    if (status >= 200) req.status = status;
+    req.exitCode = status;
+    return exitTask(L);
+  }
+  if (req.headerSent && status >= 300 && status !== 444 && status !== 499) {
+    logError(Level.Err, `attempt to set status ${status} via ngx.exit after sending out the response status ${req.status}`, req);
+  }
+  req.exitCode = status;
+  return exitTask(L);
+}
+
+function ngxExec(L: LuaState): number {
+  checkContext(L, EXEC_CTX);
+  const req = getRequest(L);
+  const n = lua.lua_gettop(L);
+  if (n !== 1 && n !== 2) luaError(L, `expecting one or two arguments, but got ${n}`);
+  let uri = bytesToLatin1(lauxlib.luaL_checklstring(L, 1));
+  if (uri.length === 0) luaError(L, 'The uri argument is empty');
+  let args: string | null = null;
+  if (n === 2 && !lua.lua_isnil(L, 2)) {
+    if (lua.lua_type(L, 2) === lua.LUA_TTABLE) args = encodeArgsAt(L, 2);
+    else args = bytesToLatin1(lauxlib.luaL_checklstring(L, 2));
+  }
+  const q = uri.indexOf('?');
+  if (q >= 0) {
+    const own = uri.slice(q + 1);
+    uri = uri.slice(0, q);
+    args = args === null || args === '' ? own : own + '&' + args;
+  }
+  if (req.headerSent) luaError(L, 'attempt to call ngx.exec after sending out response headers');
+  req.pendingExec = { uri, args };
+  return exitTask(L);
+}
+
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+
+function ngxRedirect(L: LuaState): number {
+  checkContext(L, EXEC_CTX);
+  const req = getRequest(L);
+  const n = lua.lua_gettop(L);
+  if (n !== 1 && n !== 2) luaError(L, `expecting one or two arguments, but got ${n}`);
+  const uri = bytesToLatin1(lauxlib.luaL_checklstring(L, 1));
+  let status = 302;
+  if (n === 2) {
+    status = lauxlib.luaL_checkinteger(L, 2);
+    if (!REDIRECT_CODES.has(status)) {
+      luaError(L, 'only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed');
+    }
+  }
+  if (req.headerSent) luaError(L, 'attempt to call ngx.redirect after sending out the headers');
+  if (/[\r\n]/.test(uri)) {
+    // lua-nginx-module escapes CR/LF in the Location value to stop header injection
+    req.headersOut.set('Location', uri.replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
+  } else req.headersOut.set('Location', uri);
+  req.exitCode = status;
+  return exitTask(L);
+}
+
+function wakeSleeper(task: LuaTask): void {
+  if (task.done) return;
+  resume(task, 0);
+}
+
+function ngxSleep(L: LuaState): number {
+  checkContext(L, YIELDABLE);
+  const sec = lauxlib.luaL_checknumber(L, 1);
+  if (sec < 0) luaError(L, `invalid sleep duration "${sec}"`);
+  const task = currentTask()!;
+  const ms = sec * 1000;
+  if (ms === 0) setImmediate(wakeSleeper, task);
+  else setTimeout(wakeSleeper, ms, task);
+  lua.lua_settop(L, 0);
+  return suspend(L);
+}
+
+function ngxGetPhase(L: LuaState): number {
+  pushString(L, currentKind());
+  return 1;
+}
+
+defineNgxApi('control', (L) => {
+  const fns: Record<string, (L: LuaState) => number> = {
+    exit: ngxExit, exec: ngxExec, redirect: ngxRedirect, sleep: ngxSleep, get_phase: ngxGetPhase,
+  };
+  for (const k of Object.keys(fns)) {
+    lua.lua_pushcfunction(L, fns[k]);
+    lua.lua_setfield(L, -2, S(k));
+  }
+});

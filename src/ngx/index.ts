@@ -1,0 +1,10 @@
+// Every ngx.* API group and JS-backed Lua module; importing a module registers it.
+import './constants.js';
+import './props.js';
+import './print.js';
+import './control.js';
+import './log.js';
+import './args.js';
+import './var.js';
+import './header.js';
+import './req.js';

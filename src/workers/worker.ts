@@ -1,0 +1,302 @@
+// A worker: one Lua VM, one transport on the shared listening sockets, and the glue between the
+// transport's exchanges and the request phases. With worker_processes 1 it runs in the main thread.
+import * as path from 'node:path';
+import type * as net from 'node:net';
+import { lua } from 'fengari';
+import type { HttpConf, LuaCode, MainConf, ServerConf } from '../config/model.js';
+import { createTransport, type Exchange, type Transport, type ClientErrorInfo } from '../http/transport.js';
+import { Request, Framing, type OutputSink } from '../http/request.js';
+import { runPhases, internalRedirect, namedRedirect } from '../http/phases.js';
+import { findServer } from '../http/location.js';
+import { finalize, dateHeader, serverTokens, output, endRequest, sendHeader } from '../http/output.js';
+import { runLuaLog } from '../http/lua-handlers.js';
+import { createLuaRuntime } from '../lua/runtime.js';
+import type { LuaVM } from '../lua/vm.js';
+import { LuaTask, TaskEnd, startTask, type TaskHost } from '../lua/scheduler.js';
+import { logError, Level } from '../log/errorlog.js';
+import { writeAccessLog, flushAccessLogs } from '../log/accesslog.js';
+import { evalComplex, compileComplex } from '../http/complex.js';
+import '../config/apply-core.js';
+import '../config/apply-lua.js';
+
+export interface WorkerOptions {
+  id: number;
+  count: number;
+  /** listening sockets to serve, already bound (shared between workers) or to create */
+  listeners: { server?: net.Server; listen?: net.ListenOptions; port: number }[];
+}
+
+interface PortServers {
+  servers: ServerConf[];
+  def: ServerConf;
+}
+
+export class Worker {
+  readonly http: HttpConf;
+  readonly vm: LuaVM;
+  readonly hooks = this;
+  private transport: Transport | null = null;
+  private readonly byPort = new Map<number, PortServers>();
+  readonly inflight = new Set<Request>();
+  exiting = false;
+
+  constructor(
+    readonly conf: MainConf,
+    readonly declaredVars: Set<string>,
+    readonly opts: WorkerOptions,
+  ) {
+    this.http = conf.http!;
+    const rt = createLuaRuntime(
+      { packagePath: this.http.luaPackagePath, packageCPath: this.http.luaPackageCPath, prefix: conf.prefix },
+      this,
+      this.http.luaInstructionBudget,
+    );
+    this.vm = rt.vm;
+    for (const s of this.http.servers) {
+      for (const l of s.listens) {
+        let e = this.byPort.get(l.port);
+        if (!e) this.byPort.set(l.port, (e = { servers: [], def: s }));
+        e.servers.push(s);
+        if (l.defaultServer) e.def = s;
+      }
+    }
+  }
+
+  /** Run a top-level chunk (init_by_lua, init_worker_by_lua) to completion; throws on error. */
+  runTopLevel(code: LuaCode, kind: string): void {
+    const ref = code.kind === 'file' ? this.vm.compileFile(code.path!) : (code.ref ||= this.vm.compile(code.code, code.chunkName));
+    let failure: string | null = null;
+    const host: TaskHost = {
+      taskDone(_t, end, err) {
+        if (end === TaskEnd.Error) failure = err;
+      },
+    };
+    const task = new LuaTask(host, kind, null);
+    startTask(task, ref, 0);
+    if (failure !== null) throw new Error(`${kind}_by_lua error: ${failure}`);
+  }
+
+  start(): Promise<void> {
+    if (this.http.initWorkerByLua) {
+      try {
+        this.runTopLevel(this.http.initWorkerByLua, 'init_worker');
+      } catch (e) {
+        logError(Level.Err, (e as Error).message);
+      }
+    }
+    const first = this.http.servers[0];
+    const s = first.root.s;
+    this.transport = createTransport({
+      listeners: this.opts.listeners.map((l) => {
+        const def = this.byPort.get(l.port)?.def ?? first;
+        return {
+          server: l.server,
+          listen: l.listen,
+          options: {
+            clientHeaderTimeout: def.clientHeaderTimeout,
+            clientBodyTimeout: def.root.s.clientBodyTimeout,
+            sendTimeout: def.root.s.sendTimeout,
+            keepaliveTimeout: def.root.s.keepaliveTimeout,
+            keepaliveRequests: def.root.s.keepaliveRequests,
+            largeHeaderBufferSize: def.largeHeaderBuffers.size,
+            largeHeaderBuffers: def.largeHeaderBuffers.num,
+            postponeOutput: def.root.s.postponeOutput,
+            serverTokens: def.root.s.serverTokens === 'off' ? 'nginx' : 'nginx/1.22.1',
+          },
+        };
+      }),
+      onRequest: (x) => this.onRequest(x),
+      onClientError: (info) => this.onClientError(info),
+      onInternalError: (err) => logError(Level.Alert, `internal error: ${(err as Error)?.stack ?? err}`),
+    });
+    void s;
+    return this.transport.ready;
+  }
+
+  async stop(graceful: boolean): Promise<void> {
+    this.exiting = true;
+    if (this.transport) {
+      if (graceful) await this.transport.close();
+      else void this.transport.close();
+    }
+    flushAccessLogs();
+  }
+
+  private onClientError(info: ClientErrorInfo): void {
+    if (info.code === 'eof' || info.code === 'ECONNRESET') return;
+    const level = info.status === 408 ? Level.Info : Level.Info;
+    logError(level, `${info.reason}, client: ${info.remoteAddress}, server: , request: "${info.requestLine}"`);
+  }
+
+  private onRequest(x: Exchange): void {
+    const head = x.head;
+    const req = new Request(this, {
+      remoteAddress: x.remoteAddress,
+      remotePort: x.remotePort,
+      localAddress: x.localAddress,
+      localPort: x.localPort,
+      serial: x.connectionId,
+      requests: x.connectionRequests,
+    }, x);
+    req.sink = mainSink;
+    req.method = head.method;
+    req.httpVersion = head.httpMajor + head.httpMinor / 10;
+    req.protocol = `HTTP/${head.httpMajor}.${head.httpMinor}`;
+    req.unparsedUri = head.uri;
+    req.requestLine = `${head.method} ${head.uri} ${req.protocol}`;
+    req.headersIn = head.headers.slice();
+    req.rawHeader = head.rawHeader.toString('latin1');
+    req.startTime = x.startTime;
+    req.requestLength = x.requestLength;
+    const ps = this.byPort.get(x.localPort) ?? { servers: this.http.servers, def: this.http.servers[0] };
+    req.server = findServer(ps.servers, ps.def, req.headerIn('host'));
+    req.loc = req.server.root;
+    this.inflight.add(req);
+    if (!req.setUriAndArgs(head.uri)) {
+      logError(Level.Info, 'client sent invalid request', req);
+      finalize(req, 400);
+      return;
+    }
+    try {
+      runPhases(req);
+    } catch (e) {
+      this.internalFailure(req, e);
+    }
+  }
+
+  internalFailure(req: Request, e: unknown): void {
+    logError(Level.Alert, `internal error while processing request: ${(e as Error)?.stack ?? e}`, req);
+    if (!req.finalized) finalize(req, req.headerSent ? -1 : 500);
+  }
+
+  // ---- hooks used by the phase engine and the ngx API ---------------------------------------
+
+  errorPage(req: Request, status: number, uri: string, overwrite: number | null): boolean {
+    if (req.method !== 'HEAD') req.method = 'GET';
+    if (overwrite !== null && overwrite !== -1) req.status = overwrite;
+    else if (overwrite === null) req.status = status;
+    else req.status = 0;
+    if (uri.startsWith('@')) return namedRedirect(req, uri);
+    const target = evalComplex(req, compileComplex(uri));
+    if (/^https?:\/\//.test(target)) {
+      req.headersOut.set('Location', target);
+      req.status = 0;
+      finalize(req, overwrite && overwrite > 0 ? overwrite : 302);
+      return true;
+    }
+    const q = target.indexOf('?');
+    internalRedirect(req, q < 0 ? target : target.slice(0, q), q < 0 ? null : target.slice(q + 1));
+    return true;
+  }
+
+  logPhase(req: Request): void {
+    if (req.main !== req) return;
+    try {
+      runLuaLog(req);
+    } catch (e) {
+      logError(Level.Err, `log_by_lua failed: ${(e as Error).message}`, req);
+    }
+    const al = req.loc?.s.accessLog;
+    if (al) writeAccessLog(req, al.path, al.format, this.http.logFormats);
+  }
+
+  cleanup(req: Request): void {
+    this.inflight.delete(req);
+    if (req.ctxRef !== 0) {
+      const { lauxlib } = require('fengari');
+      lauxlib.luaL_unref(this.vm.L, lua.LUA_REGISTRYINDEX, req.ctxRef);
+      req.ctxRef = 0;
+    }
+  }
+
+  resetForRedirect(req: Request): void {
+    // nginx clears all module contexts on an internal redirect: ngx.ctx starts empty again
+    if (req.ctxRef !== 0) {
+      const { lauxlib } = require('fengari');
+      lauxlib.luaL_unref(this.vm.L, lua.LUA_REGISTRYINDEX, req.ctxRef);
+      req.ctxRef = 0;
+    }
+    req.ext = Object.create(null);
+  }
+
+  /** Read the whole request body; cb(0) on success or cb(status) after the request was finalised. */
+  readBody(req: Request, cb: (status: number) => void): void {
+    const x = req.main.transport as Exchange | null;
+    if (req.bodyRead || x === null) {
+      req.bodyRead = true;
+      cb(0);
+      return;
+    }
+    x.readBody(req.loc.s.clientMaxBodySize, (err, chunks) => {
+      req.bodyRead = true;
+      if (err === null) {
+        req.body = chunks && chunks.length ? (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) : null;
+        cb(0);
+        return;
+      }
+      if (err === 'too_large') {
+        logError(Level.Err, `client intended to send too large body`, req);
+        finalize(req, 413);
+        cb(413);
+        return;
+      }
+      if (err === 'timeout') logError(Level.Info, 'client timed out (110: Connection timed out) while reading client request body', req);
+      finalize(req, err === 'timeout' ? 408 : 499);
+      cb(err === 'timeout' ? 408 : 499);
+    });
+  }
+
+  discardBody(req: Request): void {
+    const x = req.main.transport as Exchange | null;
+    if (x && !req.bodyRead) x.discardBody();
+    req.bodyRead = true;
+  }
+
+  /** `return CODE text`: the text as the body with default_type. */
+  sendText(req: Request, code: number, text: string): void {
+    req.status = code;
+    req.headersOut.contentType = req.loc.s.defaultType;
+    req.headersOut.contentLength = Buffer.byteLength(text, 'latin1');
+    output(req, Buffer.from(text, 'latin1'), true);
+    endRequest(req);
+  }
+
+  taskEnded(_req: Request, _task: LuaTask): void {
+    // light threads and per-request timers will hook in here
+  }
+
+  resolveLuaFile(req: Request, code: LuaCode): string {
+    const p = evalComplex(req, compileComplex(code.path!));
+    return path.isAbsolute(p) ? p : path.join(this.conf.prefix, p);
+  }
+}
+
+/** Output to the client connection through the transport's exchange. */
+const mainSink: OutputSink = {
+  sendHeader(req: Request, framing: Framing): void {
+    const x = req.transport as Exchange;
+    const h = req.headersOut;
+    const flat = h.toFlat(serverTokens(req), dateHeader());
+    x.writeHead(req.status, req.statusLine, flat.headers, {
+      contentLength: h.contentLength >= 0 ? h.contentLength : undefined,
+      chunked: req.loc.s.chunkedTransferEncoding,
+      close: framing === Framing.Close || req.worker.exiting,
+      lengthAt: flat.lengthAt,
+      connectionAt: flat.connectionAt,
+    });
+  },
+  write(req: Request, data: Uint8Array): void {
+    (req.transport as Exchange).write(data);
+  },
+  end(req: Request): void {
+    (req.transport as Exchange).end();
+  },
+  flush(req: Request, cb: ((err?: Error) => void) | null): void {
+    (req.transport as Exchange).flush(cb ? (err) => cb(err ?? undefined) : undefined);
+  },
+  abort(req: Request): void {
+    (req.transport as Exchange).close();
+  },
+};
+
+export { sendHeader };

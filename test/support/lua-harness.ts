@@ -1,0 +1,50 @@
+// Runs Lua snippets in a VM with the ngx.* API installed, outside any request: for unit tests of
+// API groups whose behaviour does not need a server (codecs, regex, cjson...). Integration tests
+// that need requests use test/support/server.ts instead.
+process.env.FENGARICONF = process.env.FENGARICONF || '{"LUA_COMPAT_FLOATSTRING":true}';
+import { lua } from 'fengari';
+import { createLuaRuntime } from '../../src/lua/runtime.js';
+import { toJs, bytesToString } from '../../src/lua/bridge.js';
+
+let runtime: ReturnType<typeof createLuaRuntime> | null = null;
+
+function rt() {
+  if (!runtime) runtime = createLuaRuntime({ packagePath: null, packageCPath: null, prefix: process.cwd() }, null);
+  return runtime;
+}
+
+/** Run `code` as a chunk and return its results converted to JS (strings as JS strings). */
+export function runLua(code: string): unknown[] {
+  const { vm } = rt();
+  const L = vm.L;
+  const top = lua.lua_gettop(L);
+  const b = Buffer.from(code);
+  const { lauxlib } = require('fengari');
+  if (lauxlib.luaL_loadbuffer(L, b, b.length, Buffer.from('=test')) !== lua.LUA_OK || lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
+    const msg = bytesToString(lua.lua_tolstring(L, -1));
+    lua.lua_settop(L, top);
+    throw new Error(msg);
+  }
+  const out: unknown[] = [];
+  for (let i = top + 1; i <= lua.lua_gettop(L); i++) out.push(toJs(L, i));
+  lua.lua_settop(L, top);
+  return out;
+}
+
+/** Like runLua but returns raw bytes of string results (for binary-safety tests). */
+export function runLuaBytes(code: string): (Uint8Array | null)[] {
+  const { vm } = rt();
+  const L = vm.L;
+  const top = lua.lua_gettop(L);
+  const b = Buffer.from(code);
+  const { lauxlib } = require('fengari');
+  if (lauxlib.luaL_loadbuffer(L, b, b.length, Buffer.from('=test')) !== lua.LUA_OK || lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
+    const msg = bytesToString(lua.lua_tolstring(L, -1));
+    lua.lua_settop(L, top);
+    throw new Error(msg);
+  }
+  const out: (Uint8Array | null)[] = [];
+  for (let i = top + 1; i <= lua.lua_gettop(L); i++) out.push(lua.lua_type(L, i) === lua.LUA_TSTRING ? Uint8Array.from(lua.lua_tolstring(L, i)) : null);
+  lua.lua_settop(L, top);
+  return out;
+}
