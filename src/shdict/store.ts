@@ -173,10 +173,15 @@ export class ShdictStore {
 
   private keyEq(e: number, key: Uint8Array, klen: number): boolean {
     const u8 = this.u8;
-    this.seekKey(e);
-    let b = this.cb;
-    let p = this.w(b) * 4 + this.cp;
-    let end = this.w(b) * 4 + BLOCK;
+    const w = this.w(e);
+    let p = w * 4 + ENTRY_DATA + (this.u32[w + H_KEYTYPE]! >>> 16 === T_STRING ? 0 : 8);
+    if (p + klen <= w * 4 + BLOCK) {
+      // Fast path: the whole key is in the first block.
+      for (let i = 0; i < klen; i++) if (u8[p + i] !== key[i]) return false;
+      return true;
+    }
+    let b = e;
+    let end = w * 4 + BLOCK;
     for (let i = 0; i < klen; i++) {
       if (p === end) {
         b = this.u32[this.w(b) + H_NEXT]!;
@@ -367,11 +372,8 @@ export class ShdictStore {
       }
       const k = len < room ? len : room;
       const p = this.w(this.cb) * 4 + this.cp;
-      if (k <= 16) {
-        for (let i = 0; i < k; i++) u8[p + i] = src[start + i]!;
-      } else {
-        u8.set(src.subarray(start, start + k), p);
-      }
+      // At most 60 bytes per block: a plain loop beats subarray() + set(), which allocate.
+      for (let i = 0; i < k; i++) u8[p + i] = src[start + i]!;
       this.cp += k;
       start += k;
       len -= k;
@@ -391,11 +393,7 @@ export class ShdictStore {
       }
       const k = len < room ? len : room;
       const p = this.w(this.cb) * 4 + this.cp;
-      if (k <= 16) {
-        for (let i = 0; i < k; i++) dst[at + i] = u8[p + i]!;
-      } else {
-        dst.set(u8.subarray(p, p + k), at);
-      }
+      for (let i = 0; i < k; i++) dst[at + i] = u8[p + i]!;
       this.cp += k;
       at += k;
       len -= k;
