@@ -27,20 +27,18 @@
  *  - lpush/rpush never evict valid entries (as nginx): they reclaim expired ones or say "no memory".
  */
 import {
-  BLOCK, ENTRY_DATA, H_FLAGS, H_SLOT, H_VLEN, MAGIC, MAX_KEY_LEN, MAX_ZONE_SIZE, M_BUMP,
-  M_CAPACITY, M_COUNT, M_DATA, M_EVICTIONS, M_MAGIC, M_MASK, M_NBLOCKS, M_BUCKETS, N_NEXT,
-  N_PREV, N_TYPE, N_VLEN, NODE_DATA, T_BOOLEAN, T_LIST, T_NIL, T_NUMBER, T_STRING, entryBlocks,
-  geometry, nodeBlocks,
+  BLOCK, ENTRY_DATA, H_FLAGS, H_SLOT, H_VLEN, MAGIC, MAX_ZONE_SIZE, M_BUMP, M_CAPACITY, M_COUNT,
+  M_DATA, M_EVICTIONS, M_MAGIC, M_MASK, M_NBLOCKS, M_BUCKETS, T_BOOLEAN, T_LIST, T_NIL, T_NUMBER,
+  T_STRING, entryBlocks, geometry,
 } from './layout.js';
 import { fnv1a } from './hash.js';
-import { ShdictStore } from './store.js';
-import { ShdictResult } from './result.js';
 import { sizeError } from './size.js';
 import { forceUnlock } from './lock.js';
+import { RC_FALSE, RC_NIL, RC_OK, ShdictArgError, type ShdictKey, type ShdictValue } from './args.js';
+import { ShdictLists } from './lists.js';
 
-export const RC_OK = 0;
-export const RC_FALSE = 1;
-export const RC_NIL = 2;
+export { RC_OK, RC_FALSE, RC_NIL, ShdictArgError };
+export type { ShdictKey, ShdictValue };
 
 const OP_SET = 0;
 const OP_ADD = 1;
@@ -50,8 +48,12 @@ const OP_SAFE = 4;
 /** Buckets visited per lock hold by get_keys / flush_all / flush_expired. */
 const SCAN_BATCH = 512;
 
-export type ShdictKey = Uint8Array | string;
-export type ShdictValue = null | undefined | boolean | number | string | Uint8Array;
+/** A larger copy of `a` (first `keep` elements kept) holding at least `min` elements. */
+function grow<T extends Uint8Array | Uint32Array>(a: T, min: number, keep: number): T {
+  const b = new (a.constructor as new (n: number) => T)(Math.max(min, a.length * 2));
+  b.set(a.subarray(0, keep));
+  return b;
+}
 
 /** What crosses to a worker (postMessage / workerData) to re-attach the same zone. */
 export interface SharedDictHandle {
@@ -59,21 +61,9 @@ export interface SharedDictHandle {
   buffers: SharedArrayBuffer[];
 }
 
-/** An argument error that OpenResty raises as a Lua error (luaL_error / error()). */
-export class ShdictArgError extends Error {}
-
-const utf8 = new TextEncoder();
-
-export class SharedDict extends ShdictStore {
-  /** The reusable result record of this thread's view of the zone. */
-  readonly r = new ShdictResult();
-  private kbuf = new Uint8Array(256);
-  private vbuf = new Uint8Array(256);
-  /** Key bytes of the current op (kbuf or the caller's array) and the value being stored. */
-  private kb: Uint8Array = this.kbuf;
-  private vb: Uint8Array = this.vbuf;
-  private vlen = 0;
-  private vnum = 0;
+export class SharedDict extends ShdictLists {
+  private keyScratch: Uint8Array = new Uint8Array(4096);
+  private lenScratch: Uint32Array = new Uint32Array(256);
 
   private constructor(readonly name: string, sab: SharedArrayBuffer) {
     super(sab);
@@ -115,87 +105,6 @@ export class SharedDict extends ShdictStore {
     return forceUnlock(i32, 0, 1, threadId + 1);
   }
 
-  // ---- argument preparation (no allocation for ASCII string keys) -----------------------------
-
-  /** Encodes a JS string into the key or value scratch buffer (kb / vb); returns its length. */
-  private encode(s: string, value: boolean): number {
-    let buf = value ? this.vbuf : this.kbuf;
-    const n = s.length;
-    if (buf.length < n * 3) {
-      buf = new Uint8Array(Math.max(n * 3, buf.length * 2));
-      if (value) this.vbuf = buf; else this.kbuf = buf;
-    }
-    if (value) this.vb = buf; else this.kb = buf;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0x7f) return utf8.encodeInto(s, buf).written;
-      buf[i] = c;
-    }
-    return n;
-  }
-
-  /** Sets this.kb and returns the key length, or -1 with r.err set. */
-  private prepKey(key: ShdictKey | null | undefined): number {
-    let klen: number;
-    if (typeof key === 'string') {
-      klen = this.encode(key, false);
-    } else if (key instanceof Uint8Array) {
-      this.kb = key;
-      klen = key.length;
-    } else if (key === null || key === undefined) {
-      this.r.err = 'nil key';
-      return -1;
-    } else {
-      return this.prepKey(String(key));
-    }
-    if (klen === 0) {
-      this.r.err = 'empty key';
-      return -1;
-    }
-    if (klen > MAX_KEY_LEN) {
-      this.r.err = 'key too long';
-      return -1;
-    }
-    return klen;
-  }
-
-  /** Classifies a value to store; sets vb/vlen/vnum. Returns its type, or -1 for a bad type. */
-  private prepValue(value: ShdictValue): number {
-    switch (typeof value) {
-      case 'number':
-        this.vnum = value;
-        this.vlen = 8;
-        return T_NUMBER;
-      case 'string':
-        this.vlen = this.encode(value, true);
-        return T_STRING;
-      case 'boolean':
-        this.vnum = value ? 1 : 0;
-        this.vlen = 1;
-        return T_BOOLEAN;
-      case 'undefined':
-        return T_NIL;
-      default:
-        if (value === null) return T_NIL;
-        if (value instanceof Uint8Array) {
-          this.vb = value;
-          this.vlen = value.length;
-          return T_STRING;
-        }
-        return -1;
-    }
-  }
-
-  private reset(): ShdictResult {
-    const r = this.r;
-    r.err = null;
-    r.forcible = false;
-    r.type = T_NIL;
-    r.stale = false;
-    r.flagsEq = false;
-    r.flags = 0;
-    return r;
-  }
 
   // ---- get / get_stale ------------------------------------------------------------------------
 
@@ -395,11 +304,6 @@ export class SharedDict extends ShdictStore {
     if (withKey) this.writeKeyAfterSlot(e, klen);
   }
 
-  private writeKeyAfterSlot(e: number, klen: number): void {
-    this.cb = e;
-    this.cp = ENTRY_DATA + 8;
-    this.writeBytes(this.kb, 0, klen);
-  }
 
   // ---- incr -----------------------------------------------------------------------------------
 
@@ -464,183 +368,6 @@ export class SharedDict extends ShdictStore {
     r.forcible = this.room(need);
     this.fill(this.newEntry(need, h), T_NUMBER, klen, 8, 0, exp, true);
     return RC_OK;
-  }
-
-  // ---- lists ----------------------------------------------------------------------------------
-
-  /** lpush(key, value): RC_OK with the new length in r.num; RC_NIL / RC_FALSE ("no memory"). */
-  lpush(key: ShdictKey, value: number | string | Uint8Array): number {
-    return this.push(key, value, true);
-  }
-
-  rpush(key: ShdictKey, value: number | string | Uint8Array): number {
-    return this.push(key, value, false);
-  }
-
-  private push(key: ShdictKey, value: number | string | Uint8Array, left: boolean): number {
-    const r = this.reset();
-    const klen = this.prepKey(key);
-    if (klen < 0) return RC_NIL;
-    const type = this.prepValue(value);
-    if (type !== T_NUMBER && type !== T_STRING) {
-      r.err = 'bad value type';
-      return RC_NIL;
-    }
-    const h = fnv1a(this.kb, klen);
-    this.lock();
-    try {
-      this.expireTail();
-      let e = this.find(this.kb, klen, h);
-      if (e !== 0) {
-        this.touch(e);
-        if (!this.isExpired(e)) {
-          if (this.typeOf(e) !== T_LIST) {
-            r.err = 'value not a list';
-            return RC_NIL;
-          }
-        } else if (this.typeOf(e) === T_LIST) {
-          this.freeListNodes(e); // an expired list starts over empty
-          this.u32[this.w(e) + H_VLEN] = 0;
-          this.setExpires(e, 0);
-        } else {
-          this.removeEntry(e);
-          e = 0;
-        }
-      }
-      return this.pushLocked(e, klen, h, type, left);
-    } finally {
-      this.unlock();
-    }
-  }
-
-  private pushLocked(e: number, klen: number, h: number, type: number, left: boolean): number {
-    const r = this.r;
-    const u = this.u32;
-    const nb = nodeBlocks(this.vlen);
-    const need = nb + (e === 0 ? entryBlocks(T_LIST, klen, 0) : 0);
-    if (this.freeBlocks() < need && !this.makeRoom(need, false, e)) {
-      if (e !== 0 && u[this.w(e) + H_VLEN] === 0) this.removeEntry(e);
-      r.err = 'no memory';
-      return RC_FALSE;
-    }
-    if (e === 0) {
-      e = this.newEntry(need - nb, h);
-      this.setHeader(e, T_LIST, klen, 0, 0, 0);
-      u[this.w(e) + H_SLOT] = 0;
-      u[this.w(e) + H_SLOT + 1] = 0;
-      this.writeKeyAfterSlot(e, klen);
-    }
-    const n = this.alloc(nb);
-    const nw = this.w(n);
-    u[nw + N_VLEN] = this.vlen;
-    u[nw + N_TYPE] = type;
-    if (type === T_NUMBER) {
-      this.f64[(nw + NODE_DATA / 4) / 2] = this.vnum;
-    } else {
-      this.cb = n;
-      this.cp = NODE_DATA;
-      this.writeBytes(this.vb, 0, this.vlen);
-    }
-    this.linkNode(e, n, left);
-    r.num = ++u[this.w(e) + H_VLEN]!;
-    return RC_OK;
-  }
-
-  /** List head is slot word 0, tail slot word 1. */
-  private linkNode(e: number, n: number, left: boolean): void {
-    const u = this.u32;
-    const hw = this.w(e) + H_SLOT;
-    const nw = this.w(n);
-    if (left) {
-      const head = u[hw]!;
-      u[nw + N_PREV] = 0;
-      u[nw + N_NEXT] = head;
-      if (head !== 0) u[this.w(head) + N_PREV] = n; else u[hw + 1] = n;
-      u[hw] = n;
-    } else {
-      const tail = u[hw + 1]!;
-      u[nw + N_NEXT] = 0;
-      u[nw + N_PREV] = tail;
-      if (tail !== 0) u[this.w(tail) + N_NEXT] = n; else u[hw] = n;
-      u[hw + 1] = n;
-    }
-  }
-
-  /** lpop(key): RC_OK with r.type (T_NIL when missing) and the value as in get(). */
-  lpop(key: ShdictKey): number {
-    return this.pop(key, true);
-  }
-
-  rpop(key: ShdictKey): number {
-    return this.pop(key, false);
-  }
-
-  private pop(key: ShdictKey, left: boolean): number {
-    const r = this.reset();
-    const klen = this.prepKey(key);
-    if (klen < 0) return RC_NIL;
-    const h = fnv1a(this.kb, klen);
-    this.lock();
-    try {
-      const e = this.lookupList(klen, h);
-      if (e <= 0) return e < 0 ? RC_NIL : RC_OK;
-      const u = this.u32;
-      const hw = this.w(e) + H_SLOT;
-      const n = left ? u[hw]! : u[hw + 1]!;
-      const nw = this.w(n);
-      const len = u[nw + N_VLEN]!;
-      r.type = u[nw + N_TYPE]!;
-      if (r.type === T_NUMBER) {
-        r.num = this.f64[(nw + NODE_DATA / 4) / 2]!;
-      } else {
-        r.ensure(len);
-        this.cb = n;
-        this.cp = NODE_DATA;
-        this.readBytes(r.buf, len);
-        r.len = len;
-      }
-      const prev = u[nw + N_PREV]!;
-      const next = u[nw + N_NEXT]!;
-      if (prev !== 0) u[this.w(prev) + N_NEXT] = next; else u[hw] = next;
-      if (next !== 0) u[this.w(next) + N_PREV] = prev; else u[hw + 1] = prev;
-      this.freeChain(n);
-      if (--u[this.w(e) + H_VLEN]! === 0) this.removeEntry(e);
-      return RC_OK;
-    } finally {
-      this.unlock();
-    }
-  }
-
-  /** llen(key): RC_OK with the length in r.num (0 when missing); RC_NIL "value not a list". */
-  llen(key: ShdictKey): number {
-    const r = this.reset();
-    const klen = this.prepKey(key);
-    if (klen < 0) return RC_NIL;
-    const h = fnv1a(this.kb, klen);
-    this.lock();
-    try {
-      const e = this.lookupList(klen, h);
-      if (e < 0) return RC_NIL;
-      r.num = e === 0 ? 0 : this.u32[this.w(e) + H_VLEN]!;
-      r.type = T_NUMBER;
-      return RC_OK;
-    } finally {
-      this.unlock();
-    }
-  }
-
-  /** Valid list entry for the key, 0 when missing or expired, -1 (r.err set) when not a list. */
-  private lookupList(klen: number, h: number): number {
-    this.expireTail();
-    const e = this.find(this.kb, klen, h);
-    if (e === 0) return 0;
-    this.touch(e);
-    if (this.isExpired(e)) return 0;
-    if (this.typeOf(e) !== T_LIST) {
-      this.r.err = 'value not a list';
-      return -1;
-    }
-    return e;
   }
 
   // ---- ttl / expire ---------------------------------------------------------------------------
@@ -729,17 +456,40 @@ export class SharedDict extends ShdictStore {
     return freed;
   }
 
-  /** get_keys(max = 1024; 0 = all): copies of the keys of unexpired entries. */
+  /**
+   * get_keys(max = 1024; 0 = all): copies of the keys of unexpired entries. Key bytes are gathered
+   * into a scratch buffer under the lock and turned into arrays after each batch, so the lock is
+   * never held across an allocation (and so across a GC) except when the scratch must grow.
+   */
   getKeys(max = 1024): Uint8Array[] {
     const keys: Uint8Array[] = [];
-    this.scan((e) => {
+    let buf = this.keyScratch;
+    let lens = this.lenScratch;
+    let n = 0;
+    let used = 0;
+    const collect = (e: number): boolean => {
       if (this.isExpired(e)) return true;
-      const k = new Uint8Array(this.keyLenOf(e));
+      const len = this.keyLenOf(e);
+      if (used + len > buf.length) buf = this.keyScratch = grow(buf, used + len, used);
+      if (n === lens.length) lens = this.lenScratch = grow(lens, n + 1, n);
       this.seekKey(e);
-      this.readBytes(k, k.length);
-      keys.push(k);
-      return max <= 0 || keys.length < max;
-    });
+      this.readBytes(buf, len, used);
+      lens[n++] = len;
+      used += len;
+      return max <= 0 || keys.length + n < max;
+    };
+    const nb = this.mask + 1;
+    let more = true;
+    for (let from = 0; from < nb && more; from += SCAN_BATCH) {
+      n = used = 0;
+      this.lock();
+      try {
+        more = this.scanBuckets(from, Math.min(nb, from + SCAN_BATCH), collect);
+      } finally {
+        this.unlock();
+      }
+      for (let i = 0, at = 0; i < n; at += lens[i++]!) keys.push(buf.slice(at, at + lens[i]!));
+    }
     return keys;
   }
 
@@ -778,3 +528,4 @@ export class SharedDict extends ShdictStore {
     }
   }
 }
+

@@ -380,10 +380,9 @@ export class ShdictStore {
     }
   }
 
-  /** Copies `len` bytes from the cursor into `dst[0..len)`, advancing it. */
-  protected readBytes(dst: Uint8Array, len: number): void {
+  /** Copies `len` bytes from the cursor into `dst[at..at+len)`, advancing it. */
+  protected readBytes(dst: Uint8Array, len: number, at = 0): void {
     const u8 = this.u8;
-    let at = 0;
     while (len > 0) {
       let room = BLOCK - this.cp;
       if (room === 0) {

@@ -264,4 +264,18 @@ describe('capacity / free_space / get_keys', () => {
     now += 2000;
     expect(d.getKeys(0).length).toBe(3000);
   });
+
+  it('get_keys returns long keys intact across batches', () => {
+    const d = mk(8 << 20);
+    const want = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const k = `${i}:`.padEnd(1000 + (i % 37), String.fromCharCode(97 + (i % 26)));
+      want.add(k);
+      d.set(k, i);
+    }
+    const got = d.getKeys(0).map((k) => Buffer.from(k).toString());
+    expect(got.length).toBe(2000);
+    expect(new Set(got)).toEqual(want);
+    expect(d.getKeys(1500).length).toBe(1500);
+  });
 });
