@@ -204,7 +204,7 @@ defineDirectives({
       luaMaxPendingTimers: 1024, luaMaxRunningTimers: 256, luaRegexCacheMaxEntries: 1024, luaRegexMatchLimit: 0,
       luaInstructionBudget: 200_000_000, luaAllowCosocketEverywhere: false, lazyLoadInitFromHttp: false,
     };
-    const hs = defaultSettings();
+    const hs = defaultSettings(c.main.prefix);
     applyBlock({ ...c, http: c.main.http, httpSettings: hs, context: 'http' }, d.block);
   },
   server: (c, d) => {

@@ -107,9 +107,9 @@ export function bin(s: string): string {
   return s;
 }
 
-export function defaultSettings(): LocSettings {
+export function defaultSettings(prefix: string): LocSettings {
   return {
-    root: 'html',
+    root: path.join(prefix, 'html'),
     rootIsAlias: false,
     index: ['index.html'],
     defaultType: 'text/plain',

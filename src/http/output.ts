@@ -6,6 +6,7 @@ import { errorPageHtml } from './transport/errors.js';
 import { httpTimeString } from '../ngx/timefmt.js';
 import { logError, Level } from '../log/errorlog.js';
 import { filters } from './filters.js';
+import { deliver } from './subrequest.js';
 
 /** ngx.exit / finalize codes with special meaning (nginx's NGX_* values). */
 export const NGX_OK = 0;
@@ -77,14 +78,10 @@ export function output(req: Request, data: Uint8Array | null, last: boolean): vo
       eof = r.last;
     }
   }
-  if (chunk !== null && chunk.length > 0 && req.framing !== Framing.NoBody) {
-    req.bodyBytesSent += chunk.length;
-    req.sink.write(req, chunk);
-  }
-  if (eof) {
-    req.finished = true;
-    req.sink.end(req);
-  }
+  if (chunk !== null && (chunk.length === 0 || req.framing === Framing.NoBody)) chunk = null;
+  if (chunk !== null) req.bodyBytesSent += chunk.length;
+  if (eof) req.finished = true;
+  if (chunk !== null || eof) deliver(req, chunk, eof);
 }
 
 export function flush(req: Request, wait: boolean, cb: ((err?: Error) => void) | null): void {

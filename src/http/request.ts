@@ -86,8 +86,9 @@ export class Request implements LogContext {
   errorPageRedirected = false;
   headerFilterRunning = false;
   // subrequests
-  postponed: Request[] | null = null;
-  captureBody: Buffer[] | null = null;
+  /** output slots waiting behind inline subrequests (see http/subrequest.ts) */
+  postponed: unknown[] | null = null;
+  captureBody: Uint8Array[] | null = null;
   /** module-private state (echo, proxy, ...) */
   ext: Record<string, any> = Object.create(null);
 

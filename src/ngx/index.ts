@@ -8,3 +8,5 @@ import './args.js';
 import './var.js';
 import './header.js';
 import './req.js';
+import './location.js';
+import './cjson.js';

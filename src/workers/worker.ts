@@ -10,6 +10,7 @@ import { runPhases, internalRedirect, namedRedirect } from '../http/phases.js';
 import { findServer } from '../http/location.js';
 import { finalize, dateHeader, serverTokens, output, endRequest, sendHeader } from '../http/output.js';
 import { runLuaLog } from '../http/lua-handlers.js';
+import { subrequestDone } from '../http/subrequest.js';
 import { createLuaRuntime } from '../lua/runtime.js';
 import type { LuaVM } from '../lua/vm.js';
 import { LuaTask, TaskEnd, startTask, type TaskHost } from '../lua/scheduler.js';
@@ -202,11 +203,13 @@ export class Worker {
 
   cleanup(req: Request): void {
     this.inflight.delete(req);
-    if (req.ctxRef !== 0) {
+    // a subrequest given a ctx table (capture's ctx option) does not own it
+    if (req.ctxRef !== 0 && !req.ext.sharedCtx) {
       const { lauxlib } = require('fengari');
       lauxlib.luaL_unref(this.vm.L, lua.LUA_REGISTRYINDEX, req.ctxRef);
       req.ctxRef = 0;
     }
+    if (req.parent !== null) subrequestDone(req);
   }
 
   resetForRedirect(req: Request): void {
