@@ -515,11 +515,15 @@ mod('ndk');
 def('upstream_list', 'http', '2MORE');
 
 // ---- tsresty's own extensions ----------------------------------------------------------------
+// http level only: the runtime keeps one value per http block.
+// The unprefixed spellings are what the runtime applies today; keep one of the two.
 mod('tsresty');
-/** VM instructions one handler run may execute before it is aborted (0 = unlimited). */
-def('tsresty_lua_instruction_budget', LUA_PHASE, 'TAKE1', num);
-/** Allow cosockets in phases where OpenResty forbids them (set_by_lua, header/body filters, log). */
-def('tsresty_lua_allow_cosocket_everywhere', LUA_PHASE, 'FLAG', flag);
+for (const prefix of ['tsresty_', '']) {
+  /** VM instructions one handler run may execute before it is aborted (0 = unlimited). */
+  def(prefix + 'lua_instruction_budget', 'http', 'TAKE1', { slot: 'num', dup: 'tsresty:budget' });
+  /** Allow cosockets in phases where OpenResty forbids them (set_by_lua, filters, log). */
+  def(prefix + 'lua_allow_cosocket_everywhere', 'http', 'FLAG', { slot: 'flag', dup: 'tsresty:cosocket' });
+}
 
 // ---------------------------------------------------------------------------------------------
 

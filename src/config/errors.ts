@@ -29,7 +29,7 @@ export class ConfigError extends Error {
   readonly code: ConfigErrorCode;
   /** File the error refers to; '' when nginx prints no location. */
   readonly file: string;
-  /** 1-based line; 0 when there is no location. */
+  /** 1-based line; 0 when there is no line (no location, or the -g text). */
   readonly line: number;
   /** Log level nginx uses for this message (almost always emerg). */
   readonly level: ConfigErrorLevel;
@@ -41,7 +41,8 @@ export class ConfigError extends Error {
     code: ConfigErrorCode = 'syntax',
     level: ConfigErrorLevel = 'emerg',
   ) {
-    super(file ? `${detail} in ${file}:${line}` : detail);
+    // line 0 with a name: nginx's "-g" text, reported as "... in command line"
+    super(file ? (line > 0 ? `${detail} in ${file}:${line}` : `${detail} in ${file}`) : detail);
     this.name = 'ConfigError';
     this.detail = detail;
     this.code = code;

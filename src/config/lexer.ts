@@ -43,10 +43,18 @@ export class ConfSource {
   /** End of the emulated read buffer (b->last), absolute offset. */
   last = 0;
 
-  constructor(text: string, name: string) {
+  /** Text of nginx's -g option (ngx_conf_param()): one buffer, line numbers start at 0. */
+  readonly param: boolean;
+
+  constructor(text: string, name: string, param = false) {
     this.text = text;
     this.size = text.length;
     this.name = name;
+    this.param = param;
+    if (param) {
+      this.line = 0;
+      this.last = this.size;
+    }
   }
 
   error(detail: string, code: 'syntax' | 'lua_block' = 'syntax'): ConfigError {
@@ -110,6 +118,7 @@ interface TokState {
 function refill(src: ConfSource, st: TokState, words: string[]): Token | null {
   if (src.last >= src.size) {
     if (words.length > 0 || !st.lastSpace) {
+      if (src.param) throw src.error('unexpected end of parameter, expecting ";"');
       throw src.error('unexpected end of file, expecting ";" or "}"');
     }
     return { rc: 'file_done', words };

@@ -24,10 +24,25 @@ export interface ParseOptions {
   validate?: boolean;
   /** Extra hooks, called after the validator's. */
   hooks?: ParseHooks;
+  /**
+   * nginx's -g option: directives parsed before the file, in the main
+   * context, sharing its duplicate checks; errors say "in command line".
+   */
+  globals?: string;
+  /**
+   * Run the checks that need the whole configuration (the events block).
+   * Default: true for parseConfig, false for parseConfigString.
+   */
+  complete?: boolean;
 }
 
 /** nginx gives up long before this (it runs out of file descriptors). */
 const MAX_INCLUDE_DEPTH = 200;
+
+/** A JS string's UTF-8 bytes as a binary string. */
+function latin1(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
 
 function withSlash(p: string): string {
   return p.endsWith('/') ? p : p + '/';
@@ -118,6 +133,7 @@ class Parser {
         return;
       }
       const hasBlock = tok.rc === 'block_start';
+      if (hasBlock && src.param) throw src.error('block directives are not supported in -g option');
       const d: Directive = { name: tok.words[0], args: tok.words.slice(1), file: src.name, line: src.line };
       if (freeform) {
         // custom handler (types {}, map {}): no directive lookup, no nesting
@@ -171,8 +187,8 @@ class Parser {
     for (const match of expandGlob(file)) this.parseFile(match, parents, out, src);
   }
 
-  parseString(text: string, name: string, out: Directive[]): void {
-    this.parseBody(new ConfSource(text, name), false, [], out);
+  parseString(text: string, name: string, out: Directive[], param = false): void {
+    this.parseBody(new ConfSource(text, name, param), false, [], out);
   }
 }
 
@@ -189,8 +205,9 @@ export function parseConfig(path: string, opts: ParseOptions = {}): Directive[] 
   const { file, confPrefix } = resolveConfPath(path, opts.prefix);
   const out: Directive[] = [];
   const { parser, validator } = makeParser(confPrefix, opts);
+  if (opts.globals) parser.parseString(latin1(opts.globals), 'command line', out, true);
   parser.parseFile(file, [], out, null);
-  validator?.finish();
+  if (opts.complete !== false) validator?.finish();
   return out;
 }
 
@@ -198,13 +215,15 @@ export function parseConfig(path: string, opts: ParseOptions = {}): Directive[] 
  * Parses configuration text as if it were the file `fileName` (includes are
  * resolved against its directory, messages name `fileName`). `text` is a JS
  * string and is taken as its UTF-8 bytes, the way it would be written to disk.
+ * Directives are validated unless `validate: false`; the whole-configuration
+ * checks (events block) only run with `complete: true`.
  */
 export function parseConfigString(text: string, fileName = 'nginx.conf', opts: ParseOptions = {}): Directive[] {
   const abs = nodePath.isAbsolute(fileName) ? fileName : withSlash(opts.prefix ?? process.cwd()) + fileName;
   const confPrefix = abs.slice(0, abs.lastIndexOf('/') + 1);
   const out: Directive[] = [];
   const { parser, validator } = makeParser(confPrefix, opts);
-  parser.parseString(Buffer.from(text, 'utf8').toString('latin1'), fileName, out);
-  validator?.finish();
+  parser.parseString(latin1(text), fileName, out);
+  if (opts.complete === true) validator?.finish();
   return out;
 }

@@ -10,12 +10,12 @@ export function raw(text: string, opts: ParseOptions = {}): Directive[] {
 
 /** Validated parse of a snippet placed inside `http { server { ... } }`, with an events block. */
 export function inServer(body: string): Directive[] {
-  return parseConfigString(`events {}\nhttp {\nserver {\n${body}\n}\n}\n`, 'nginx.conf');
+  return parseConfigString(`events {}\nhttp {\nserver {\n${body}\n}\n}\n`, 'nginx.conf', { complete: true });
 }
 
 /** Validated parse of a whole file. */
 export function full(text: string, opts: ParseOptions = {}): Directive[] {
-  return parseConfigString(text, 'nginx.conf', opts);
+  return parseConfigString(text, 'nginx.conf', { complete: true, ...opts });
 }
 
 /** The ConfigError `fn` throws (fails the test if it does not). */

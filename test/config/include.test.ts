@@ -103,6 +103,24 @@ describe('include', () => {
     expect(e.file).toBe('');
   });
 
+  test('-g globals come first, share duplicate checks, and say "in command line"', () => {
+    w('conf/g1.conf', 'events {}\ndaemon off;\n');
+    expect(errorOf(() => parseConfig(`${prefix}/conf/g1.conf`, { globals: 'daemon off;' })).message).toBe(
+      `"daemon" directive is duplicate in ${prefix}/conf/g1.conf:2`,
+    );
+    const t = parseConfig(`${prefix}/conf/g1.conf`, { globals: 'pid /tmp/x.pid; worker_processes 2;' });
+    expect(t.map((d) => [d.name, d.file, d.line])).toEqual([
+      ['pid', 'command line', 0],
+      ['worker_processes', 'command line', 0],
+      ['events', `${prefix}/conf/g1.conf`, 1],
+      ['daemon', `${prefix}/conf/g1.conf`, 2],
+    ]);
+    const msg = (g: string) => errorOf(() => parseConfig(`${prefix}/conf/g1.conf`, { globals: g })).message;
+    expect(msg('events { }')).toBe('block directives are not supported in -g option in command line');
+    expect(msg('pid x')).toBe('unexpected end of parameter, expecting ";" in command line');
+    expect(msg('bogus 1;')).toBe('unknown directive "bogus" in command line');
+  });
+
   test('resolveConfPath', () => {
     expect(resolveConfPath('conf/nginx.conf', '/srv/p')).toEqual({
       file: '/srv/p/conf/nginx.conf',
