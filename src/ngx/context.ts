@@ -58,3 +58,10 @@ export function maybeRequest(): Request | null {
   const t = currentTask();
   return t === null ? null : ((t.req as Request | null) ?? null);
 }
+
+/** Where log lines of the running code belong: its request, or a timer's "context: ngx.timer". */
+export function currentLogContext(): import('../log/errorlog.js').LogContext | null {
+  const t = currentTask();
+  if (t === null) return null;
+  return (t.req as Request | null) ?? ((t as unknown as { log?: import('../log/errorlog.js').LogContext }).log ?? null);
+}

@@ -9,4 +9,6 @@ import './var.js';
 import './header.js';
 import './req.js';
 import './location.js';
+import './timer.js';
+import './worker-api.js';
 import './cjson.js';

@@ -3,7 +3,7 @@
 import { lua, lauxlib } from 'fengari';
 import { S, luaError, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
-import { maybeRequest } from './context.js';
+import { currentLogContext } from './context.js';
 import { errorLog, Level } from '../log/errorlog.js';
 import { NULL_SENTINEL } from './constants.js';
 
@@ -46,7 +46,7 @@ export function logFromLua(L: LuaState, level: number, first: number): void {
   const n = lua.lua_gettop(L);
   let msg = '';
   for (let i = first; i <= n; i++) msg += argText(L, i);
-  errorLog.write(level, callerPrefix(L) + msg, maybeRequest());
+  errorLog.write(level, callerPrefix(L) + msg, currentLogContext());
 }
 
 function ngxLog(L: LuaState): number {

@@ -11,6 +11,7 @@ import { findServer } from '../http/location.js';
 import { finalize, dateHeader, serverTokens, output, endRequest, sendHeader } from '../http/output.js';
 import { runLuaLog } from '../http/lua-handlers.js';
 import { subrequestDone } from '../http/subrequest.js';
+import { timers } from '../ngx/timer.js';
 import { createLuaRuntime } from '../lua/runtime.js';
 import type { LuaVM } from '../lua/vm.js';
 import { LuaTask, TaskEnd, startTask, type TaskHost } from '../lua/scheduler.js';
@@ -19,6 +20,7 @@ import { writeAccessLog, flushAccessLogs } from '../log/accesslog.js';
 import { evalComplex, compileComplex } from '../http/complex.js';
 import '../config/apply-core.js';
 import '../config/apply-lua.js';
+import '../modules/echo.js';
 
 export interface WorkerOptions {
   id: number;
@@ -116,6 +118,14 @@ export class Worker {
 
   async stop(graceful: boolean): Promise<void> {
     this.exiting = true;
+    timers.expireAll();
+    if (this.http.exitWorkerByLua) {
+      try {
+        this.runTopLevel(this.http.exitWorkerByLua, 'exit_worker');
+      } catch (e) {
+        logError(Level.Err, (e as Error).message);
+      }
+    }
     if (this.transport) {
       if (graceful) await this.transport.close();
       else void this.transport.close();

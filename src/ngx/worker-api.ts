@@ -1,0 +1,53 @@
+// ngx.worker.* and ngx.config.*: facts about this worker and build.
+import { lua } from 'fengari';
+import { S, pushString, setNumberField, setStringField, type LuaState } from '../lua/bridge.js';
+import { defineNgxApi } from './registry.js';
+
+defineNgxApi('worker', (L, env) => {
+  const w = env.worker;
+  lua.lua_createtable(L, 0, 4);
+  const fns: Record<string, (L: LuaState) => number> = {
+    id: (L) => {
+      lua.lua_pushnumber(L, w ? w.opts.id : 0);
+      return 1;
+    },
+    count: (L) => {
+      lua.lua_pushnumber(L, w ? w.opts.count : 1);
+      return 1;
+    },
+    pid: (L) => {
+      lua.lua_pushnumber(L, process.pid);
+      return 1;
+    },
+    exiting: (L) => {
+      lua.lua_pushboolean(L, w ? w.exiting : false);
+      return 1;
+    },
+  };
+  for (const k of Object.keys(fns)) {
+    lua.lua_pushcfunction(L, fns[k]);
+    lua.lua_setfield(L, -2, S(k));
+  }
+  lua.lua_setfield(L, -2, S('worker'));
+
+  lua.lua_createtable(L, 0, 6);
+  setStringField(L, 'subsystem', 'http');
+  lua.lua_pushboolean(L, false);
+  lua.lua_setfield(L, -2, S('debug'));
+  setNumberField(L, 'nginx_version', 1022001);
+  setNumberField(L, 'ngx_lua_version', 10023);
+  lua.lua_pushboolean(L, false);
+  lua.lua_setfield(L, -2, S('is_console'));
+  lua.lua_pushcfunction(L, (L: LuaState) => {
+    const p: string = w ? w.conf.prefix : process.cwd();
+    pushString(L, p.endsWith('/') ? p : p + '/');
+    return 1;
+  });
+  lua.lua_setfield(L, -2, S('prefix'));
+  lua.lua_pushcfunction(L, (L: LuaState) => {
+    pushString(L, ' --with-http_ssl_module --add-module=lua-nginx-module (tsresty)');
+    return 1;
+  });
+  lua.lua_setfield(L, -2, S('nginx_configure'));
+  lua.lua_setfield(L, -2, S('config'));
+});
