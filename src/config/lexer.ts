@@ -80,25 +80,24 @@ function isSpace(ch: number): boolean {
  * together with the character after it.
  */
 export function unescapeWord(text: string, from: number, to: number): string {
-  let i = text.indexOf('\\', from);
-  if (i < 0 || i >= to) return text.slice(from, to);
+  const w = text.slice(from, to);
+  let i = w.indexOf('\\');
+  if (i < 0) return w;
   let out = '';
-  let seg = from;
-  while (i >= 0 && i < to) {
-    const next = text.charCodeAt(i + 1);
+  let seg = 0;
+  while (i >= 0) {
+    const next = w.charCodeAt(i + 1);
     if (next === DQUOTE || next === SQUOTE || next === BACKSLASH) {
-      out += text.slice(seg, i) + text[i + 1];
+      out += w.slice(seg, i) + w[i + 1];
       seg = i + 2;
     } else if (next === 116 /* t */ || next === 114 /* r */ || next === 110 /* n */) {
-      out += text.slice(seg, i) + (next === 116 ? '\t' : next === 114 ? '\r' : '\n');
+      out += w.slice(seg, i) + (next === 116 ? '\t' : next === 114 ? '\r' : '\n');
       seg = i + 2;
-    } else {
-      // kept verbatim; the char after it is copied as an ordinary char
-      i += 1;
     }
-    i = text.indexOf('\\', Math.max(seg, i + 1));
+    // any other backslash is kept, and the char after it is an ordinary char
+    i = w.indexOf('\\', i + 2);
   }
-  return out + text.slice(seg, to);
+  return out + w.slice(seg);
 }
 
 /** Lexer state of one ngx_conf_read_token() call. */
