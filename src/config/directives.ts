@@ -316,7 +316,7 @@ def('map_hash_bucket_size', 'http', 'TAKE1', num);
 mod('http_upstream');
 def('upstream', 'http', 'BLOCK|TAKE1', { check: 'upstream' });
 def('server', 'ups', '1MORE');
-def('hash', 'ups', 'TAKE12', once);
+def('hash', 'ups', 'TAKE12'); // redefining the balancer is only a warning
 def('ip_hash', 'ups', 'NOARGS');
 def('least_conn', 'ups', 'NOARGS');
 def('random', 'ups', 'NOARGS|TAKE12');
@@ -433,7 +433,7 @@ luaHandlers('log_by_lua', LUA_PHASE, ALL_FORMS, { check: 'lua_code' });
 luaHandlers('header_filter_by_lua', LUA_PHASE, ALL_FORMS, { check: 'lua_code' });
 luaHandlers('body_filter_by_lua', LUA_PHASE, ALL_FORMS, { check: 'lua_code' });
 luaHandlers('balancer_by_lua', 'ups', BLOCK_FILE);
-def('balancer_keepalive', 'ups', 'TAKE1', once);
+def('balancer_keepalive', 'ups', 'TAKE1');
 def('lua_socket_keepalive_timeout', LUA_PHASE, 'TAKE1', msec);
 def('lua_socket_connect_timeout', LUA_PHASE, 'TAKE1', msec);
 def('lua_socket_send_timeout', LUA_PHASE, 'TAKE1', msec);
