@@ -218,7 +218,7 @@ export class SharedDict extends ShdictLists {
     const h = fnv1a(this.kb, klen);
     this.lock();
     try {
-      return this.storeLocked(op, klen, h, type, ms, flags >>> 0);
+      return this.storeLocked(op, klen, h, type, ms, flags | 0); // int32: no boxing; stored as uint32
     } finally {
       this.unlock();
     }

@@ -157,13 +157,13 @@ export class ShdictStore {
 
   // ---- hash index -----------------------------------------------------------------------------
 
-  /** Finds the entry for `key[0..klen)` with hash `h`; 0 when absent. Does not touch the LRU. */
+  /** Finds the entry for `key[0..klen)` with (int32) hash `h`; 0 when absent. Does not touch the LRU. */
   protected find(key: Uint8Array, klen: number, h: number): number {
     const u = this.u32;
     let e = u[this.b32 + (h & this.mask)]!;
     while (e !== 0) {
       const w = this.w(e);
-      if (u[w + H_HASH] === h && (u[w + H_KEYTYPE]! & 0xffff) === klen && this.keyEq(e, key, klen)) {
+      if (this.i32[w + H_HASH] === h && (u[w + H_KEYTYPE]! & 0xffff) === klen && this.keyEq(e, key, klen)) {
         return e;
       }
       e = u[w + H_HNEXT]!;
