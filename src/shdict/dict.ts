@@ -27,7 +27,7 @@
  *  - lpush/rpush never evict valid entries (as nginx): they reclaim expired ones or say "no memory".
  */
 import {
-  BLOCK, ENTRY_DATA, H_FLAGS, H_SLOT, H_VLEN, MAGIC, MAX_ZONE_SIZE, M_BUMP, M_CAPACITY, M_COUNT,
+  BLOCK, ENTRY_DATA, H_FLAGS, H_SLOT, H_VLEN, MAGIC, M_LOCK, M_OWNER, M_BUMP, M_CAPACITY, M_COUNT,
   M_DATA, M_EVICTIONS, M_MAGIC, M_MASK, M_NBLOCKS, M_BUCKETS, T_BOOLEAN, T_LIST, T_NIL, T_NUMBER,
   T_STRING, entryBlocks, geometry,
 } from './layout.js';
@@ -74,7 +74,6 @@ export class SharedDict extends ShdictLists {
   static create(name: string, capacityBytes: number): SharedDict {
     const err = sizeError(capacityBytes, String(capacityBytes));
     if (err) throw new RangeError(err);
-    if (capacityBytes > MAX_ZONE_SIZE) throw new RangeError(`shared dict "${name}" is too large`);
     const sab = new SharedArrayBuffer(capacityBytes);
     const u32 = new Uint32Array(sab, 0, 16);
     const g = geometry(capacityBytes);
@@ -102,9 +101,8 @@ export class SharedDict extends ShdictLists {
    */
   static forceUnlock(handle: SharedDictHandle, threadId: number): boolean {
     const i32 = new Int32Array(handle.buffers[0]!, 0, 16);
-    return forceUnlock(i32, 0, 1, threadId + 1);
+    return forceUnlock(i32, M_LOCK, M_OWNER, threadId + 1);
   }
-
 
   // ---- get / get_stale ------------------------------------------------------------------------
 
@@ -303,7 +301,6 @@ export class SharedDict extends ShdictLists {
     }
     if (withKey) this.writeKeyAfterSlot(e, klen);
   }
-
 
   // ---- incr -----------------------------------------------------------------------------------
 
