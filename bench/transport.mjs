@@ -4,10 +4,11 @@
 // esbuild; the load generator is wrk (`wrk -t1 -cN`) when installed, else a small keep-alive client
 // in another child process (N connections, one request in flight on each).
 //
-//   node bench/transport.mjs [--seconds 5] [--connections 50] [--rounds 3] [--js]
+//   node bench/transport.mjs [--seconds 5] [--connections 50] [--rounds 3] [--js] [--no-raw]
 //
 // Prints req/s and server CPU-µs per request (process.cpuUsage of the server) for each, the median
-// over the rounds, and the ratio.
+// over the rounds, and the ratio. "raw" is the ceiling: node:net writing a canned response per
+// request without parsing anything. CPU-µs/req is the steadier figure on a shared machine.
 import { build } from 'esbuild';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -39,11 +40,25 @@ function hasWrk() {
 // ---- the server (bundled) ----
 const serverSrc = `
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { createTransport, httpDate } from ${JSON.stringify(join(root, 'src/http/transport.ts'))};
 const mode = process.argv[2];
 const BODY = Buffer.from('hello, world\\n');
 function ready(port) { process.stdout.write('PORT ' + port + '\\n'); }
-if (mode === 'node') {
+if (mode === 'raw') {
+  // the ceiling: node:net answering every request-ending CRLFCRLF with a fixed response, no parsing
+  const RESP = Buffer.from('HTTP/1.1 200 OK\\r\\nServer: openresty\\r\\nContent-Type: text/plain\\r\\nContent-Length: 13\\r\\nConnection: keep-alive\\r\\n\\r\\nhello, world\\n');
+  const srv = net.createServer((s) => {
+    s.setNoDelay(true);
+    s.on('data', (d) => {
+      let n = 0;
+      for (let i = d.indexOf('\\r\\n\\r\\n'); i >= 0; i = d.indexOf('\\r\\n\\r\\n', i + 4)) n++;
+      s.write(n === 1 ? RESP : Buffer.concat(Array(n).fill(RESP)));
+    });
+    s.on('error', () => {});
+  });
+  srv.listen(0, '127.0.0.1', () => ready(srv.address().port));
+} else if (mode === 'node') {
   const srv = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': BODY.length });
     res.end(BODY);
@@ -164,17 +179,18 @@ async function measure(mode) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const results = { node: [], tsresty: [] };
+const MODES = args.includes('--no-raw') ? ['node', 'tsresty'] : ['raw', 'node', 'tsresty'];
+const results = { raw: [], node: [], tsresty: [] };
 console.log(`hello world, ${CONNS} keep-alive connections, ${SECONDS}s x ${ROUNDS} rounds, load: ${useWrk ? 'wrk -t1' : 'js client'}`);
 for (let r = 0; r < ROUNDS; r++) {
-  for (const mode of ['node', 'tsresty']) {
+  for (const mode of MODES) {
     const m = await measure(mode);
     results[mode].push(m);
     console.log(`  round ${r + 1} ${mode.padEnd(8)} ${Math.round(m.rps).toString().padStart(7)} req/s  ${m.cpuPerReq.toFixed(2)} CPU-µs/req`);
   }
 }
 const sum = {};
-for (const mode of ['node', 'tsresty']) {
+for (const mode of MODES) {
   sum[mode] = { rps: median(results[mode].map((m) => m.rps)), cpu: median(results[mode].map((m) => m.cpuPerReq)) };
   console.log(`${mode.padEnd(8)} median ${Math.round(sum[mode].rps).toString().padStart(7)} req/s  ${sum[mode].cpu.toFixed(2)} CPU-µs/req`);
 }

@@ -5,8 +5,6 @@
 // The parser pauses at the two points the transport needs to act on: after the request head when a
 // body follows (so the body is read only when the core asks, like nginx), and after every complete
 // message (so pipelined requests are handled one at a time; the caller keeps the unconsumed rest).
-import llhttpWasm from 'undici/lib/llhttp/llhttp-wasm.js';
-import llhttpSimdWasm from 'undici/lib/llhttp/llhttp_simd-wasm.js';
 import { ERROR, METHODS } from 'undici/lib/llhttp/constants.js';
 
 /** Buffer methods Node has on every Buffer but @types/node does not declare. */
@@ -156,11 +154,14 @@ const env = {
 
 function llhttp(): Llhttp {
   if (wasm) return wasm;
+  // Plain require(): an ESM default import of these CommonJS modules (their export is the wasm
+  // Buffer) makes esbuild's interop define one getter per byte, ~100 ms at startup.
   let mod: WebAssembly.Module;
   try {
-    mod = new WebAssembly.Module(llhttpSimdWasm);
+    mod = new WebAssembly.Module(require('undici/lib/llhttp/llhttp_simd-wasm.js') as Uint8Array<ArrayBuffer>);
   } catch {
-    mod = new WebAssembly.Module(llhttpWasm); // CPUs / runtimes without wasm SIMD
+    // CPUs / runtimes without wasm SIMD
+    mod = new WebAssembly.Module(require('undici/lib/llhttp/llhttp-wasm.js') as Uint8Array<ArrayBuffer>);
   }
   wasm = new WebAssembly.Instance(mod, { env }).exports as unknown as Llhttp;
   refreshViews();

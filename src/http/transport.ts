@@ -306,6 +306,7 @@ class Connection implements ExchangeHost {
   private lingerEnd = 0;
   private writeDeadline = 0;
   private writePending = 0;
+  private waitDrain = false;
   private readonly addr: { ra: string; rp: number; la: string; lp: number };
 
   constructor(
@@ -332,7 +333,7 @@ class Connection implements ExchangeHost {
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', noop); // 'close' follows
-    socket.on('drain', () => (this.writeDeadline = 0));
+    socket.on('drain', () => this.onDrain());
   }
 
   // ---- ConnectionInfo: read at accept, the log phase may run after the socket is gone ----
@@ -373,7 +374,9 @@ class Connection implements ExchangeHost {
 
   private canParse(): boolean {
     const s = this.state;
-    if (s === C_IDLE || s === C_HEAD) return true;
+    // a client that pipelines without reading the answers: wait for them to drain (as nginx,
+    // which does not read the next request while it cannot write)
+    if (s === C_IDLE || s === C_HEAD) return !this.waitDrain;
     return s === C_REQUEST && this.ex !== null && this.ex.wantsBody();
   }
 
@@ -490,9 +493,18 @@ class Connection implements ExchangeHost {
   private nextRequest(): void {
     this.ex = null;
     this.state = C_IDLE;
+    this.waitDrain = this.socket.writableNeedDrain;
     this.readDeadline = Date.now() + this.opts.keepaliveTimeout;
     if (this.input.length) this.drive();
     else if (this.clientEnded) this.destroy();
+  }
+
+  private onDrain(): void {
+    this.writeDeadline = 0;
+    if (this.waitDrain) {
+      this.waitDrain = false;
+      this.drive();
+    }
   }
 
   outputBlocked(): void {

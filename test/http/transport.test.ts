@@ -1,6 +1,8 @@
+import * as net from 'node:net';
+import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Exchange } from '../../src/http/transport.js';
-import { echo, parseResponses, raw, serve, sleep, type Srv } from './helpers.js';
+import { echo, parseResponses, raw, serve, sleep, waitFor, type Srv } from './helpers.js';
 
 let srv: Srv | null = null;
 afterEach(async () => {
@@ -30,6 +32,29 @@ describe('transport: keep-alive and pipelining', () => {
     expect(parseResponses(r.data).map((x) => x.body)).toEqual([
       'GET /a HTTP/1.1 #1\n', 'GET /b HTTP/1.1 #2\n', 'GET /c HTTP/1.1 #3\n',
     ]);
+  });
+
+  it('stops parsing pipelined requests while the client does not read the answers', async () => {
+    let handled = 0;
+    const big = Buffer.alloc(256 * 1024, 97);
+    srv = await serve((ex) => {
+      handled++;
+      ex.writeHead(200, null, [], { contentLength: big.length });
+      ex.end(big);
+    });
+    const s = net.connect(srv.port, '127.0.0.1');
+    s.on('error', () => undefined);
+    await once(s, 'connect');
+    s.pause();
+    s.write(GET('/x').repeat(200));
+    await sleep(200);
+    expect(handled).toBeGreaterThan(0);
+    expect(handled).toBeLessThan(200); // the rest waits for the client to read
+    let got = 0;
+    s.on('data', (d: Buffer) => (got += d.length));
+    s.resume();
+    await waitFor(() => handled === 200 && got >= 200 * big.length, 10000);
+    s.destroy();
   });
 
   it('gives connection info and serial numbers', async () => {
