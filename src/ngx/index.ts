@@ -12,3 +12,5 @@ import './location.js';
 import './timer.js';
 import './worker-api.js';
 import './cjson.js';
+import './misc.js';
+import './time.js';

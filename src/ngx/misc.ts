@@ -1,0 +1,1424 @@
+// LuaJIT compatibility on top of fengari (Lua 5.3 in JS), native half. lua/tsresty/compat.lua is the
+// Lua half and runs after these natives are installed.
+//
+// 1. VM patches, applied once when this module is imported (before any lua_State exists; runtime.ts
+//    imports ngx/index.js, which imports this file):
+//    - string hashes: fengari keys strings by "|" + hex of each byte WITHOUT zero padding, so
+//      "\1\35" and "\18\3" are the same table key and `<` misorders bytes below 0x10. Two hex
+//      digits per byte fixes both (reserved words hash as before, so the lexer keeps working).
+//    - numbers behave like LuaJIT's doubles: integer results of VM arithmetic are stored as floats
+//      (no 32-bit wrap of 2147483647 + 1), numeric literals and tonumber() give floats, hex literals
+//      are exact (0xffffffff = 4294967295), tostring() prints %.14g ("1e+15", "-0", "inf", "nan"),
+//      and integer arguments of library functions are truncated like LuaJIT's lj_lib_checkint
+//      (string.sub(s, 1, 2.5) works) instead of raising "number has no integer representation".
+// 2. Replacement library functions with LuaJIT semantics, written in TS for speed: string.format
+//    (fengari's is ~30x slower than C Lua's), tonumber, math.floor/ceil/abs/random/randomseed,
+//    os.date/os.time (os.date("!...") is UTC), collectgarbage (never throws), newproxy, gcinfo,
+//    string.gsub ("%x" in a replacement string means "x" as in LuaJIT), the `bit` library,
+//    table.new/clear/nkeys/isempty/isarray/clone and the `jit` table.
+// 3. ngx.config.
+import { lua, lauxlib } from 'fengari';
+import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
+import { defineNgxApi, definePreload, type NgxEnv } from './registry.js';
+import { strftime, type TmFields } from './timefmt.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const defs: any = require('fengari/src/defs.js');
+const lobject: any = require('fengari/src/lobject.js');
+const lstring: any = require('fengari/src/lstring.js');
+const lvm: any = require('fengari/src/lvm.js');
+
+const LUA_TNUMFLT: number = defs.constant_types.LUA_TNUMFLT;
+
+// ---------------------------------------------------------------------------------------------
+// Number formatting (LuaJIT's lj_strfmt_num: exact decimal expansion, ties rounded away from zero,
+// which is what JS toFixed/toExponential do).
+
+/** Bytes of an ASCII JS string. */
+export function asciiBytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
+function sigDigits(s: string): number {
+  let n = 0;
+  let leading = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    if (leading && c === 48) continue;
+    leading = false;
+    n++;
+  }
+  return n;
+}
+
+/** a >= 0, finite: fixed notation with `prec` decimals (any magnitude). */
+function fixedDigits(a: number, prec: number): string {
+  if (a < 1e21) return a.toFixed(prec);
+  const s = BigInt(a).toString();
+  return prec > 0 ? s + '.' + '0'.repeat(prec) : s;
+}
+
+/** a >= 0, finite: "d.ddde+XX" with at least two exponent digits. */
+function expDigits(a: number, prec: number, upper: boolean): string {
+  const s = a.toExponential(prec);
+  const i = s.indexOf('e');
+  let ex = s.slice(i + 2);
+  if (ex.length < 2) ex = '0' + ex;
+  return s.slice(0, i) + (upper ? 'E' : 'e') + s[i + 1] + ex;
+}
+
+function stripZeros(m: string): string {
+  if (m.indexOf('.') < 0) return m;
+  let e = m.length;
+  while (m.charCodeAt(e - 1) === 48) e--;
+  if (m.charCodeAt(e - 1) === 46) e--;
+  return m.slice(0, e);
+}
+
+/** %g body for a >= 0, finite. */
+function gDigits(a: number, prec: number, alt: boolean, upper: boolean): string {
+  const P = prec === 0 ? 1 : prec;
+  let X = 0;
+  if (a !== 0) {
+    const s = a.toExponential(P - 1);
+    X = parseInt(s.slice(s.indexOf('e') + 1), 10);
+  }
+  if (P > X && X >= -4) {
+    const f = fixedDigits(a, P - 1 - X);
+    if (!alt) return stripZeros(f);
+    return f.indexOf('.') < 0 ? f + '.' : f;
+  }
+  const e = expDigits(a, P - 1, upper);
+  const k = e.indexOf(upper ? 'E' : 'e');
+  let m = e.slice(0, k);
+  if (!alt) m = stripZeros(m);
+  else if (m.indexOf('.') < 0) m += '.';
+  return m + e.slice(k);
+}
+
+/** LuaJIT's tostring() of a number: "%.14g" with "inf", "-inf", "nan" and "-0". */
+export function fmtNumber(n: number): string {
+  if (Number.isInteger(n)) {
+    if (n === 0) return Object.is(n, -0) ? '-0' : '0';
+    if (n < 1e14 && n > -1e14) return String(n);
+  } else {
+    if (n !== n) return 'nan';
+    if (n === Infinity) return 'inf';
+    if (n === -Infinity) return '-inf';
+    const a = n < 0 ? -n : n;
+    if (a >= 1e-4 && a < 1e14) {
+      const s = String(n);
+      if (sigDigits(s) <= 14) return s;
+    }
+  }
+  return n < 0 ? '-' + gDigits(-n, 14, false, false) : gDigits(n, 14, false, false);
+}
+
+const SMALL_INT_BYTES: Uint8Array[] = [];
+for (let i = 0; i < 256; i++) SMALL_INT_BYTES.push(asciiBytes(String(i)));
+
+/** Bytes of fmtNumber(n); small non-negative integers come from a table. */
+export function numberBytes(n: number): Uint8Array {
+  if (n >= 0 && n < 256 && (n | 0) === n && !Object.is(n, -0)) return SMALL_INT_BYTES[n];
+  return asciiBytes(fmtNumber(n));
+}
+
+// ---------------------------------------------------------------------------------------------
+// VM patches
+
+const HEX2: string[] = [];
+for (let i = 0; i < 256; i++) HEX2.push((i < 16 ? '0' : '') + i.toString(16));
+
+function stringHash(a: Uint8Array): string {
+  if (a.length > 48) return '|' + Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
+  let s = '|';
+  for (let i = 0; i < a.length; i++) s += HEX2[a[i]];
+  return s;
+}
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer); // little-endian: u32[0] = low word, u32[1] = high word
+
+/** LuaJIT's lj_num2int: truncate, out of range (and NaN) gives INT32_MIN. */
+export function num2int(n: number): number {
+  const t = Math.trunc(n);
+  return t >= -2147483648 && t <= 2147483647 ? t : -2147483648;
+}
+
+function isHexIntLiteral(s: Uint8Array): { neg: boolean; start: number; end: number } | null {
+  let i = 0;
+  const n = s.length;
+  while (i < n && (s[i] === 32 || (s[i] >= 9 && s[i] <= 13))) i++;
+  let neg = false;
+  if (s[i] === 45) {
+    neg = true;
+    i++;
+  } else if (s[i] === 43) i++;
+  if (s[i] !== 48 || (s[i + 1] !== 120 && s[i + 1] !== 88)) return null;
+  i += 2;
+  const start = i;
+  while (i < n && ((s[i] >= 48 && s[i] <= 57) || ((s[i] | 32) >= 97 && (s[i] | 32) <= 102))) i++;
+  const end = i;
+  if (end === start) return null;
+  while (i < n && (s[i] === 32 || (s[i] >= 9 && s[i] <= 13))) i++;
+  if (i !== n && s[i] !== 0) return null;
+  return { neg, start, end };
+}
+
+let patched = false;
+
+/** Apply the VM patches (idempotent; runs at import). */
+export function patchFengari(): void {
+  if (patched) return;
+  patched = true;
+
+  // string hashes: two hex digits per byte
+  const TS = lstring.TString.prototype;
+  Object.defineProperty(TS, 'hash', {
+    configurable: true,
+    get(this: any): string {
+      let h = this._h;
+      if (h == null) h = this._h = stringHash(this.realstring);
+      return h;
+    },
+    set(this: any, v: string | null) {
+      this._h = v;
+    },
+  });
+
+  // integer results are stored as floats: no 32-bit wrap-around in arithmetic
+  lobject.TValue.prototype.setivalue = function (this: any, x: number) {
+    this.type = LUA_TNUMFLT;
+    this.value = x;
+  };
+
+  // hex integer literals and tonumber("0x...") are exact doubles, not wrapped int32
+  const str2num = lobject.luaO_str2num;
+  lobject.luaO_str2num = function (s: Uint8Array, o: any): number {
+    const r = str2num(s, o);
+    if (r !== 0) {
+      const h = isHexIntLiteral(s);
+      if (h !== null) {
+        let v: number;
+        if (h.end - h.start <= 13) {
+          v = 0;
+          for (let i = h.start; i < h.end; i++) {
+            const c = s[i] | 32;
+            v = v * 16 + (c <= 57 ? c - 48 : c - 87);
+          }
+        } else {
+          v = Number(BigInt('0x' + Buffer.from(s.subarray(h.start, h.end)).toString('latin1')));
+        }
+        o.setfltvalue(h.neg ? -v : v);
+      }
+    }
+    return r;
+  };
+
+  // tostring/concatenation of numbers: LuaJIT's %.14g
+  lobject.luaO_tostring = function (L: any, obj: any) {
+    const v: number = obj.value;
+    // the cached small-integer arrays are copied: a Lua string owns its bytes
+    const b = v >= 0 && v < 256 && (v | 0) === v ? Uint8Array.from(numberBytes(v)) : asciiBytes(fmtNumber(v));
+    obj.setsvalue(lstring.luaS_bless(L, b));
+  };
+
+  // lua_pushfstring's %d/%I/%f (luaL_tolstring, error positions) formatted the same way
+  const pushv = lobject.luaO_pushvfstring;
+  const PCT_S = asciiBytes('%s');
+  const patchedPushv = function (L: any, fmt: Uint8Array, argp: any[]): any {
+    if (fmt.length === 2 && fmt[0] === 37 && (fmt[1] === 102 || fmt[1] === 73 || fmt[1] === 100)) {
+      const v = argp[0];
+      return pushv(L, PCT_S, [asciiBytes(fmt[1] === 102 ? fmtNumber(v) : String(v))]);
+    }
+    let need = false;
+    for (let i = 0; i < fmt.length - 1; i++) {
+      if (fmt[i] !== 37) continue;
+      const c = fmt[i + 1];
+      if (c === 100 || c === 73 || c === 102) {
+        need = true;
+        break;
+      }
+      i++;
+    }
+    if (!need) return pushv(L, fmt, argp);
+    const nf: number[] = [];
+    const na: any[] = [];
+    let a = 0;
+    for (let i = 0; i < fmt.length; i++) {
+      const c = fmt[i];
+      if (c !== 37 || i + 1 >= fmt.length) {
+        nf.push(c);
+        continue;
+      }
+      const d = fmt[++i];
+      if (d === 100 || d === 73) {
+        nf.push(37, 115);
+        na.push(asciiBytes(String(argp[a++])));
+      } else if (d === 102) {
+        nf.push(37, 115);
+        na.push(asciiBytes(fmtNumber(argp[a++])));
+      } else if (d === 37) {
+        nf.push(37, 37);
+      } else {
+        nf.push(37, d);
+        na.push(argp[a++]);
+      }
+    }
+    return pushv(L, Uint8Array.from(nf), na);
+  };
+  lobject.luaO_pushvfstring = patchedPushv;
+  lobject.luaO_pushfstring = (L: any, fmt: Uint8Array, ...argp: any[]) => patchedPushv(L, fmt, argp);
+
+  // integer arguments of C functions: truncate like LuaJIT instead of failing on 2.5 or 2^31
+  lvm.tointeger = function (o: any): number | false {
+    if (o.ttisinteger()) return o.value;
+    const n = o.ttisfloat() ? o.value : lvm.tonumber(o);
+    if (n === false) return false;
+    return num2int(n);
+  };
+}
+
+patchFengari();
+
+// ---------------------------------------------------------------------------------------------
+// string.format with LuaJIT semantics
+
+const F_LEFT = 1;
+const F_PLUS = 2;
+const F_SPACE = 4;
+const F_ALT = 8;
+const F_ZERO = 16;
+
+interface FmtSpec {
+  lit: Uint8Array | null; // literal bytes (when conv === 0)
+  conv: number; // conversion char code, 0 for a literal
+  flags: number;
+  width: number;
+  prec: number; // -1: default
+  plain: boolean; // no flags, width or precision
+}
+
+const fmtCache = new WeakMap<Uint8Array, FmtSpec[]>();
+
+function parseFormat(L: LuaState, fmt: Uint8Array): FmtSpec[] {
+  const hit = fmtCache.get(fmt);
+  if (hit !== undefined) return hit;
+  const out: FmtSpec[] = [];
+  const n = fmt.length;
+  let i = 0;
+  let litStart = 0;
+  const flushLit = (end: number) => {
+    if (end > litStart) out.push({ lit: fmt.subarray(litStart, end), conv: 0, flags: 0, width: 0, prec: -1, plain: true });
+  };
+  while (i < n) {
+    if (fmt[i] !== 37) {
+      i++;
+      continue;
+    }
+    if (fmt[i + 1] === 37) {
+      flushLit(i + 1);
+      i += 2;
+      litStart = i;
+      continue;
+    }
+    flushLit(i);
+    const specStart = i;
+    i++;
+    let flags = 0;
+    for (;;) {
+      const c = fmt[i];
+      if (c === 45) flags |= F_LEFT;
+      else if (c === 43) flags |= F_PLUS;
+      else if (c === 32) flags |= F_SPACE;
+      else if (c === 35) flags |= F_ALT;
+      else if (c === 48) flags |= F_ZERO;
+      else break;
+      i++;
+    }
+    const bad = (end: number): never => {
+      luaErrorWhere(L, `invalid option '${Buffer.from(fmt.subarray(specStart, Math.min(end, n))).toString('latin1')}' to 'format'`);
+    };
+    let width = 0;
+    let digits = 0;
+    while (fmt[i] >= 48 && fmt[i] <= 57) {
+      width = width * 10 + fmt[i] - 48;
+      i++;
+      if (++digits > 2) bad(i);
+    }
+    let prec = -1;
+    if (fmt[i] === 46) {
+      i++;
+      prec = 0;
+      digits = 0;
+      while (fmt[i] >= 48 && fmt[i] <= 57) {
+        prec = prec * 10 + fmt[i] - 48;
+        i++;
+        if (++digits > 2) bad(i);
+      }
+    }
+    const conv = fmt[i];
+    switch (conv) {
+      case 100: case 105: case 117: case 120: case 88: case 111: case 99: case 115: case 113:
+      case 101: case 69: case 102: case 70: case 103: case 71: case 97: case 65:
+        break;
+      default:
+        bad(i + 1);
+    }
+    i++;
+    out.push({ lit: null, conv, flags, width, prec, plain: flags === 0 && width === 0 && prec < 0 });
+    litStart = i;
+  }
+  flushLit(n);
+  fmtCache.set(fmt, out);
+  return out;
+}
+
+/** Growable output buffer; one per nesting level (a __tostring may call string.format). */
+class OutBuf {
+  buf = new Uint8Array(256);
+  len = 0;
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  ascii(s: string): void {
+    this.reserve(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+  }
+  repeat(c: number, n: number): void {
+    if (n <= 0) return;
+    this.reserve(n);
+    this.buf.fill(c, this.len, this.len + n);
+    this.len += n;
+  }
+}
+
+const outBufs: OutBuf[] = [];
+let fmtDepth = 0;
+
+/** Pad `body` (ASCII) to the spec's width: spaces left/right, or zeros after `prefix`. */
+function putPadded(out: OutBuf, prefix: string, body: string, sp: FmtSpec, zeroOk: boolean): void {
+  const len = prefix.length + body.length;
+  const pad = sp.width - len;
+  if (pad <= 0) {
+    out.ascii(prefix);
+    out.ascii(body);
+  } else if (sp.flags & F_LEFT) {
+    out.ascii(prefix);
+    out.ascii(body);
+    out.repeat(32, pad);
+  } else if (zeroOk && sp.flags & F_ZERO) {
+    out.ascii(prefix);
+    out.repeat(48, pad);
+    out.ascii(body);
+  } else {
+    out.repeat(32, pad);
+    out.ascii(prefix);
+    out.ascii(body);
+  }
+}
+
+const TWO64 = 18446744073709551616;
+const TWO63 = 9223372036854775808;
+
+/** (int64_t)n as C on x64 does it: truncate; out of range or NaN gives INT64_MIN. */
+function toInt64(n: number): number | bigint {
+  const t = Math.trunc(n);
+  if (t >= -9007199254740991 && t <= 9007199254740991) return t;
+  if (t >= -TWO63 && t < TWO63) return BigInt(t);
+  return -(2n ** 63n);
+}
+
+function putInt(out: OutBuf, n: number, sp: FmtSpec): void {
+  const conv = sp.conv;
+  let neg = false;
+  let digits: string;
+  if (conv === 100 || conv === 105) {
+    const k = toInt64(n);
+    if (typeof k === 'number') {
+      neg = k < 0;
+      digits = String(neg ? -k : k);
+      if (sp.plain) {
+        out.ascii(neg ? '-' + digits : digits);
+        return;
+      }
+    } else {
+      neg = k < 0n;
+      digits = (neg ? -k : k).toString();
+    }
+    if (sp.prec === 0 && digits === '0') digits = '';
+  } else {
+    // unsigned conversions: lj_strfmt_putfnum_uint
+    let k: number | bigint = n >= TWO63 ? toInt64(n - TWO64) : toInt64(n);
+    if (typeof k === 'number' && k < 0) k = BigInt(k);
+    if (typeof k === 'bigint') k = BigInt.asUintN(64, k);
+    const radix = conv === 111 ? 8 : conv === 117 ? 10 : 16;
+    digits = k.toString(radix);
+    if (conv === 88) digits = digits.toUpperCase();
+    const zero = digits === '0';
+    if (sp.prec === 0 && zero) digits = '';
+    if (sp.flags & F_ALT) {
+      if (conv === 111) {
+        if (digits[0] !== '0') digits = '0' + digits;
+      }
+    }
+    if (sp.prec > digits.length) digits = '0'.repeat(sp.prec - digits.length) + digits;
+    const prefix = sp.flags & F_ALT && !zero && (conv === 120 || conv === 88) ? (conv === 120 ? '0x' : '0X') : '';
+    putPadded(out, prefix, digits, sp, sp.prec < 0);
+    return;
+  }
+  if (sp.prec > digits.length) digits = '0'.repeat(sp.prec - digits.length) + digits;
+  const sign = neg ? '-' : sp.flags & F_PLUS ? '+' : sp.flags & F_SPACE ? ' ' : '';
+  putPadded(out, sign, digits, sp, sp.prec < 0);
+}
+
+function hexFloat(n: number, sp: FmtSpec): [string, string] {
+  const upper = sp.conv === 65;
+  f64[0] = n;
+  const hi = u32[1];
+  const lo = u32[0];
+  const prefix = hi & 0x80000000 ? '-' : sp.flags & F_PLUS ? '+' : sp.flags & F_SPACE ? ' ' : '';
+  let e = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (e) {
+    m |= 1n << 52n;
+    e -= 1023;
+  } else if (m !== 0n) {
+    // non-zero denormal: normalise so that bit 52 is the highest set bit
+    let shift = 0;
+    while (!(m & (1n << 52n))) {
+      m <<= 1n;
+      shift++;
+    }
+    e = -1022 - shift;
+  }
+  let prec = sp.prec;
+  if (prec < 0) {
+    let frac = m & ((1n << 52n) - 1n);
+    prec = 13;
+    while (prec > 0 && (frac & 15n) === 0n) {
+      frac >>= 4n;
+      prec--;
+    }
+  } else if (prec < 13) {
+    m += 1n << BigInt(51 - prec * 4);
+  }
+  const lead = Number(m >> 52n);
+  let frac = '';
+  if (prec > 0 || sp.flags & F_ALT) {
+    let digits = (m & ((1n << 52n) - 1n)).toString(16).padStart(13, '0');
+    if (prec < 13) digits = digits.slice(0, prec);
+    else digits = digits + '0'.repeat(prec - 13);
+    frac = '.' + digits;
+  }
+  if (m === 0n) e = 0;
+  const ex = (e < 0 ? '-' : '+') + String(Math.abs(e));
+  let body = '0x' + String(lead) + frac + 'p' + ex;
+  if (upper) body = body.toUpperCase();
+  return [prefix, body];
+}
+
+function putFloat(out: OutBuf, n: number, sp: FmtSpec): void {
+  const conv = sp.conv;
+  const upper = conv === 69 || conv === 70 || conv === 71 || conv === 65;
+  if (!isFinite(n)) {
+    let prefix = '';
+    let body: string;
+    if (n !== n) {
+      body = 'nan';
+      if (sp.flags & F_SPACE) prefix = ' ';
+    } else {
+      body = 'inf';
+      prefix = n < 0 ? '-' : sp.flags & F_PLUS ? '+' : sp.flags & F_SPACE ? ' ' : '';
+    }
+    putPadded(out, prefix, upper ? body.toUpperCase() : body, sp, false);
+    return;
+  }
+  if (conv === 97 || conv === 65) {
+    const [prefix, body] = hexFloat(n, sp);
+    if (sp.flags & F_ZERO && !(sp.flags & F_LEFT) && sp.width > prefix.length + body.length) {
+      out.ascii(prefix + body.slice(0, 2));
+      out.repeat(48, sp.width - prefix.length - body.length);
+      out.ascii(body.slice(2));
+    } else putPadded(out, prefix, body, sp, false);
+    return;
+  }
+  const negative = n < 0 || Object.is(n, -0);
+  const a = negative ? -n : n;
+  const prefix = negative ? '-' : sp.flags & F_PLUS ? '+' : sp.flags & F_SPACE ? ' ' : '';
+  const prec = sp.prec < 0 ? 6 : sp.prec;
+  const alt = (sp.flags & F_ALT) !== 0;
+  let body: string;
+  if (conv === 102 || conv === 70) {
+    body = fixedDigits(a, prec);
+    if (alt && prec === 0) body += '.';
+  } else if (conv === 101 || conv === 69) {
+    body = expDigits(a, prec, upper);
+    if (alt && prec === 0) {
+      const k = body.indexOf(upper ? 'E' : 'e');
+      body = body.slice(0, k) + '.' + body.slice(k);
+    }
+  } else {
+    body = gDigits(a, prec, alt, upper);
+  }
+  putPadded(out, prefix, body, sp, true);
+}
+
+function putQuoted(out: OutBuf, s: Uint8Array): void {
+  out.reserve(s.length + 2);
+  out.buf[out.len++] = 34;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === 34 || c === 92 || c === 10) {
+      out.reserve(2);
+      out.buf[out.len++] = 92;
+      out.buf[out.len++] = c;
+    } else if (c < 32 || c === 127) {
+      const next = i + 1 < s.length ? s[i + 1] : -1;
+      let esc = String(c);
+      if (next >= 48 && next <= 57) esc = esc.padStart(3, '0');
+      out.ascii('\\' + esc);
+    } else {
+      out.reserve(1);
+      out.buf[out.len++] = c;
+    }
+  }
+  out.reserve(1);
+  out.buf[out.len++] = 34;
+}
+
+/** The bytes %s shows for argument `arg` (numbers as %.14g, others via __tostring/tostring). */
+function argBytes(L: LuaState, arg: number): Uint8Array {
+  const t = lua.lua_type(L, arg);
+  if (t === lua.LUA_TSTRING) return lua.lua_tolstring(L, arg);
+  if (t === lua.LUA_TNUMBER) return numberBytes(lua.lua_tonumber(L, arg));
+  const b = lauxlib.luaL_tolstring(L, arg);
+  lua.lua_pop(L, 1);
+  return b;
+}
+
+const E_NOVAL = S('value expected');
+
+function checkNum(L: LuaState, arg: number, top: number): number {
+  if (arg > top) lauxlib.luaL_argerror(L, arg, E_NOVAL);
+  if (lua.lua_type(L, arg) === lua.LUA_TNUMBER) return lua.lua_tonumber(L, arg);
+  return lauxlib.luaL_checknumber(L, arg);
+}
+
+function strFormat(L: LuaState): number {
+  const fmt: Uint8Array = lauxlib.luaL_checklstring(L, 1);
+  const specs = parseFormat(L, fmt);
+  if (specs.length === 1 && specs[0].conv === 0) {
+    lua.lua_pushvalue(L, 1);
+    return 1;
+  }
+  const top = lua.lua_gettop(L);
+  let out = outBufs[fmtDepth];
+  if (out === undefined) out = outBufs[fmtDepth] = new OutBuf();
+  out.len = 0;
+  fmtDepth++;
+  try {
+    let arg = 1;
+    for (let k = 0; k < specs.length; k++) {
+      const sp = specs[k];
+      const conv = sp.conv;
+      if (conv === 0) {
+        out.bytes(sp.lit!);
+        continue;
+      }
+      arg++;
+      switch (conv) {
+        case 115: { // s
+          if (arg > top) lauxlib.luaL_argerror(L, arg, E_NOVAL);
+          let b = argBytes(L, arg);
+          if (sp.plain) {
+            out.bytes(b);
+            break;
+          }
+          if (sp.prec >= 0 && b.length > sp.prec) b = b.subarray(0, sp.prec);
+          const pad = sp.width - b.length;
+          if (pad > 0 && !(sp.flags & F_LEFT)) out.repeat(32, pad);
+          out.bytes(b);
+          if (pad > 0 && sp.flags & F_LEFT) out.repeat(32, pad);
+          break;
+        }
+        case 113: // q
+          if (arg > top) lauxlib.luaL_argerror(L, arg, E_NOVAL);
+          putQuoted(out, argBytes(L, arg));
+          break;
+        case 99: { // c
+          const c = num2int(checkNum(L, arg, top)) & 255;
+          const pad = sp.width - 1;
+          if (pad > 0 && !(sp.flags & F_LEFT)) out.repeat(32, pad);
+          out.reserve(1);
+          out.buf[out.len++] = c;
+          if (pad > 0 && sp.flags & F_LEFT) out.repeat(32, pad);
+          break;
+        }
+        case 100: case 105: case 117: case 120: case 88: case 111:
+          putInt(out, checkNum(L, arg, top), sp);
+          break;
+        default:
+          putFloat(out, checkNum(L, arg, top), sp);
+      }
+    }
+    lua.lua_pushlstring(L, out.buf, out.len);
+  } finally {
+    fmtDepth--;
+  }
+  return 1;
+}
+
+/** Format like LuaJIT's string.format, from JS (tests, other modules). */
+export function formatNumberSpec(spec: string, n: number): string {
+  const specs = parseFormat(null as LuaState, asciiBytes(spec));
+  const out = new OutBuf();
+  for (const sp of specs) {
+    if (sp.conv === 0) out.bytes(sp.lit!);
+    else if ([100, 105, 117, 120, 88, 111].includes(sp.conv)) putInt(out, n, sp);
+    else putFloat(out, n, sp);
+  }
+  return Buffer.from(out.buf.subarray(0, out.len)).toString('latin1');
+}
+
+// ---------------------------------------------------------------------------------------------
+// tonumber, math, gsub, collectgarbage, newproxy
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+function luaTonumber(L: LuaState): number {
+  const base = lua.lua_type(L, 2) <= 0 ? 10 : num2int(lauxlib.luaL_checknumber(L, 2));
+  if (base === 10) {
+    const t = lua.lua_type(L, 1);
+    if (t === lua.LUA_TNUMBER) {
+      lua.lua_settop(L, 1);
+      return 1;
+    }
+    lauxlib.luaL_checkany(L, 1);
+    if (t === lua.LUA_TSTRING) {
+      const s: Uint8Array = lua.lua_tolstring(L, 1);
+      if (lua.lua_stringtonumber(L, s) === s.length + 1) return 1;
+    }
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  const s: Uint8Array = lauxlib.luaL_checklstring(L, 1);
+  if (base < 2 || base > 36) lauxlib.luaL_argerror(L, 2, S('base out of range'));
+  let i = 0;
+  while (i < s.length && isSpace(s[i])) i++;
+  let neg = false;
+  if (s[i] === 45) {
+    neg = true;
+    i++;
+  } else if (s[i] === 43) i++;
+  // strtoul: optional 0x prefix for base 16
+  if (base === 16 && s[i] === 48 && (s[i + 1] | 32) === 120) i += 2;
+  const start = i;
+  let v = 0;
+  let big: bigint | null = null;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if ((c | 32) >= 97 && (c | 32) <= 122) d = (c | 32) - 87;
+    else break;
+    if (d >= base) break;
+    if (big === null) {
+      v = v * base + d;
+      if (v > 9007199254740991) big = BigInt(Math.floor((v - d) / base)) * BigInt(base) + BigInt(d);
+    } else big = big * BigInt(base) + BigInt(d);
+  }
+  if (i === start) {
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  while (i < s.length && isSpace(s[i])) i++;
+  if (i !== s.length) {
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  if (big !== null) v = big >= 18446744073709551615n ? 18446744073709551615 : Number(big);
+  lua.lua_pushnumber(L, neg ? -v : v);
+  return 1;
+}
+
+function mathFloor(L: LuaState): number {
+  lua.lua_pushnumber(L, Math.floor(lauxlib.luaL_checknumber(L, 1)));
+  return 1;
+}
+function mathCeil(L: LuaState): number {
+  lua.lua_pushnumber(L, Math.ceil(lauxlib.luaL_checknumber(L, 1)));
+  return 1;
+}
+function mathAbs(L: LuaState): number {
+  lua.lua_pushnumber(L, Math.abs(lauxlib.luaL_checknumber(L, 1)));
+  return 1;
+}
+function mathFmod(L: LuaState): number {
+  lua.lua_pushnumber(L, lauxlib.luaL_checknumber(L, 1) % lauxlib.luaL_checknumber(L, 2));
+  return 1;
+}
+function mathModf(L: LuaState): number {
+  const n = lauxlib.luaL_checknumber(L, 1);
+  const ip = n >= 0 ? Math.floor(n) : Math.ceil(n);
+  lua.lua_pushnumber(L, ip);
+  lua.lua_pushnumber(L, isFinite(n) ? n - ip : n !== n ? n : 0);
+  return 2;
+}
+function mathLdexp(L: LuaState): number {
+  const m = lauxlib.luaL_checknumber(L, 1);
+  const e = num2int(lauxlib.luaL_checknumber(L, 2));
+  // split the scaling so 2^e itself cannot overflow for subnormal results
+  let r = m;
+  let k = e;
+  while (k > 1000) {
+    r *= 2 ** 1000;
+    k -= 1000;
+  }
+  while (k < -1000) {
+    r *= 2 ** -1000;
+    k += 1000;
+  }
+  lua.lua_pushnumber(L, r * 2 ** k);
+  return 1;
+}
+function mathFrexp(L: LuaState): number {
+  const n = lauxlib.luaL_checknumber(L, 1);
+  if (n === 0 || !isFinite(n)) {
+    lua.lua_pushnumber(L, n);
+    lua.lua_pushnumber(L, 0);
+    return 2;
+  }
+  let e = Math.max(-1073, Math.floor(Math.log2(Math.abs(n))) + 1);
+  let m = n * 2 ** -e;
+  while (Math.abs(m) < 0.5) {
+    m *= 2;
+    e--;
+  }
+  while (Math.abs(m) >= 1) {
+    m /= 2;
+    e++;
+  }
+  lua.lua_pushnumber(L, m);
+  lua.lua_pushnumber(L, e);
+  return 2;
+}
+
+// LuaJIT's PRNG (Tausworthe TW223, lib_math.c), so seeded sequences match OpenResty's.
+const rgen = new Uint32Array(8); // gen[i] = (hi: rgen[2i], lo: rgen[2i+1])
+let rvalid = false;
+
+function twGen(i: number, k: number, q: number, s: number, acc: Uint32Array): void {
+  let hi = rgen[2 * i];
+  let lo = rgen[2 * i + 1];
+  // a = ((z << q) ^ z) >> (k - s)
+  let ahi = ((hi << q) | (lo >>> (32 - q))) >>> 0;
+  let alo = (lo << q) >>> 0;
+  if (q >= 32) {
+    ahi = (lo << (q - 32)) >>> 0;
+    alo = 0;
+  }
+  ahi = (ahi ^ hi) >>> 0;
+  alo = (alo ^ lo) >>> 0;
+  const r = k - s;
+  let rhi: number;
+  let rlo: number;
+  if (r >= 32) {
+    rhi = 0;
+    rlo = ahi >>> (r - 32);
+  } else {
+    rhi = ahi >>> r;
+    rlo = ((alo >>> r) | (ahi << (32 - r))) >>> 0;
+  }
+  // b = (z & (~0 << (64 - k))) << s
+  const sh = 64 - k; // 1..17
+  let mhi: number;
+  let mlo: number;
+  if (sh >= 32) {
+    mhi = (0xffffffff << (sh - 32)) >>> 0;
+    mlo = 0;
+  } else {
+    mhi = 0xffffffff;
+    mlo = (0xffffffff << sh) >>> 0;
+  }
+  let bhi = (hi & mhi) >>> 0;
+  let blo = (lo & mlo) >>> 0;
+  bhi = ((bhi << s) | (blo >>> (32 - s))) >>> 0;
+  blo = (blo << s) >>> 0;
+  hi = (rhi ^ bhi) >>> 0;
+  lo = (rlo ^ blo) >>> 0;
+  rgen[2 * i] = hi;
+  rgen[2 * i + 1] = lo;
+  acc[0] = (acc[0] ^ hi) >>> 0;
+  acc[1] = (acc[1] ^ lo) >>> 0;
+}
+
+const racc = new Uint32Array(2);
+function randomStep(): number {
+  racc[0] = 0;
+  racc[1] = 0;
+  twGen(0, 63, 31, 18, racc);
+  twGen(1, 58, 19, 28, racc);
+  twGen(2, 55, 24, 7, racc);
+  twGen(3, 47, 21, 8, racc);
+  u32[1] = ((racc[0] & 0x000fffff) | 0x3ff00000) >>> 0;
+  u32[0] = racc[1];
+  return f64[0];
+}
+
+function randomInit(d: number): void {
+  let r = 0x11090601;
+  for (let i = 0; i < 4; i++) {
+    const m = 2 ** (r & 255);
+    r >>>= 8;
+    d = d * 3.14159265358979323846 + 2.7182818284590452354;
+    f64[0] = d;
+    let hi = u32[1];
+    let lo = u32[0];
+    if (hi === 0 && lo < m) lo += m;
+    if (lo > 0xffffffff) {
+      lo -= 0x100000000;
+      hi += 1;
+    }
+    rgen[2 * i] = hi;
+    rgen[2 * i + 1] = lo;
+  }
+  rvalid = true;
+  for (let i = 0; i < 10; i++) randomStep();
+}
+
+function mathRandom(L: LuaState): number {
+  const n = lua.lua_gettop(L);
+  if (!rvalid) randomInit(0);
+  let d = randomStep() - 1.0;
+  if (n > 0) {
+    const r1 = lauxlib.luaL_checknumber(L, 1);
+    if (n === 1) d = Math.floor(d * r1) + 1.0;
+    else {
+      const r2 = lauxlib.luaL_checknumber(L, 2);
+      d = Math.floor(d * (r2 - r1 + 1.0)) + r1;
+    }
+  }
+  lua.lua_pushnumber(L, d);
+  return 1;
+}
+
+function mathRandomseed(L: LuaState): number {
+  randomInit(lauxlib.luaL_checknumber(L, 1));
+  return 0;
+}
+
+/** LuaJIT's add_s: "%c" with c not a digit stands for c; Lua 5.3 raises an error instead. */
+function fixReplacement(r: Uint8Array): Uint8Array | null {
+  let need = false;
+  for (let i = 0; i < r.length; i++) {
+    if (r[i] !== 37) continue;
+    const c = i + 1 < r.length ? r[i + 1] : -1;
+    if (c === 37 || (c >= 48 && c <= 57)) {
+      i++;
+      continue;
+    }
+    need = true;
+    break;
+  }
+  if (!need) return null;
+  const out: number[] = [];
+  for (let i = 0; i < r.length; i++) {
+    const c = r[i];
+    if (c !== 37) {
+      out.push(c);
+      continue;
+    }
+    const d = i + 1 < r.length ? r[i + 1] : 0;
+    i++;
+    if (d === 37 || (d >= 48 && d <= 57)) out.push(37, d);
+    else out.push(d);
+  }
+  return Uint8Array.from(out);
+}
+
+function gsubCompat(L: LuaState): number {
+  if (lua.lua_type(L, 3) === lua.LUA_TSTRING) {
+    const fixed = fixReplacement(lua.lua_tolstring(L, 3));
+    if (fixed !== null) {
+      pushBytes(L, fixed);
+      lua.lua_replace(L, 3);
+    }
+  }
+  const n = lua.lua_gettop(L);
+  lua.lua_pushvalue(L, lua.lua_upvalueindex(1));
+  lua.lua_insert(L, 1);
+  lua.lua_call(L, n, lua.LUA_MULTRET);
+  return lua.lua_gettop(L);
+}
+
+let gcPause = 200;
+let gcStepmul = 200;
+const GC_OPTS = ['collect', 'stop', 'restart', 'count', 'step', 'setpause', 'setstepmul', 'isrunning'];
+
+function heapKb(): number {
+  return process.memoryUsage().heapUsed / 1024;
+}
+
+/** collectgarbage with LuaJIT's answers; fengari has no collector API (it throws). */
+function collectGarbage(L: LuaState): number {
+  const opt = lua.lua_type(L, 1) <= 0 ? 'collect' : Buffer.from(lauxlib.luaL_checklstring(L, 1)).toString('latin1');
+  if (!GC_OPTS.includes(opt)) lauxlib.luaL_argerror(L, 1, S(`invalid option '${opt}'`));
+  switch (opt) {
+    case 'count':
+      lua.lua_pushnumber(L, heapKb());
+      return 1;
+    case 'step':
+      lua.lua_pushboolean(L, 0);
+      return 1;
+    case 'isrunning':
+      lua.lua_pushboolean(L, 1);
+      return 1;
+    case 'setpause': {
+      const prev = gcPause;
+      gcPause = lua.lua_type(L, 2) <= 0 ? 0 : lauxlib.luaL_checknumber(L, 2);
+      lua.lua_pushnumber(L, prev);
+      return 1;
+    }
+    case 'setstepmul': {
+      const prev = gcStepmul;
+      gcStepmul = lua.lua_type(L, 2) <= 0 ? 0 : lauxlib.luaL_checknumber(L, 2);
+      lua.lua_pushnumber(L, prev);
+      return 1;
+    }
+    default:
+      lua.lua_pushnumber(L, 0);
+      return 1;
+  }
+}
+
+function gcinfo(L: LuaState): number {
+  lua.lua_pushnumber(L, Math.floor(heapKb()));
+  return 1;
+}
+
+/** newproxy([bool|proxy]) from Lua 5.1/LuaJIT: an empty userdata, optionally with a metatable. */
+function newproxy(L: LuaState): number {
+  lua.lua_settop(L, 1);
+  lua.lua_newuserdata(L, 0);
+  if (!lua.lua_toboolean(L, 1)) return 1;
+  if (lua.lua_type(L, 1) === lua.LUA_TBOOLEAN) {
+    lua.lua_newtable(L);
+  } else {
+    if (lua.lua_type(L, 1) !== lua.LUA_TUSERDATA || !lua.lua_getmetatable(L, 1)) {
+      lauxlib.luaL_argerror(L, 1, S('boolean or proxy expected'));
+    }
+  }
+  lua.lua_setmetatable(L, 2);
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// os.date / os.time (fengari's os.date ignores the "!" UTC prefix)
+
+function tmFields(ms: number, utc: boolean): TmFields {
+  const d = new Date(ms);
+  if (utc) {
+    const y = d.getUTCFullYear();
+    const start = Date.UTC(y, 0, 1);
+    return {
+      year: y, month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), min: d.getUTCMinutes(), sec: d.getUTCSeconds(),
+      wday: d.getUTCDay(), yday: Math.floor((ms - start) / 86400000) + 1, isdst: false, gmtoffMin: 0, zone: 'GMT',
+    };
+  }
+  const y = d.getFullYear();
+  const jan = new Date(y, 0, 1).getTimezoneOffset();
+  const jul = new Date(y, 6, 1).getTimezoneOffset();
+  const off = d.getTimezoneOffset();
+  const startOfYear = new Date(y, 0, 1).getTime();
+  const startOfDay = new Date(y, d.getMonth(), d.getDate()).getTime();
+  return {
+    year: y, month: d.getMonth() + 1, day: d.getDate(), hour: d.getHours(), min: d.getMinutes(), sec: d.getSeconds(),
+    wday: d.getDay(), yday: Math.round((startOfDay - startOfYear) / 86400000) + 1, isdst: jan !== jul && off === Math.min(jan, jul),
+    gmtoffMin: -off, zone: localZoneName(d),
+  };
+}
+
+function localZoneName(d: Date): string {
+  try {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d);
+    const z = parts.find((p) => p.type === 'timeZoneName');
+    if (z) return z.value;
+  } catch {
+    /* no Intl data */
+  }
+  return 'UTC';
+}
+
+function setIntField(L: LuaState, k: string, v: number): void {
+  lua.lua_pushnumber(L, v);
+  lua.lua_setfield(L, -2, S(k));
+}
+
+function osDate(L: LuaState): number {
+  let fmt: Uint8Array = lua.lua_type(L, 1) <= 0 ? S('%c') : lauxlib.luaL_checklstring(L, 1);
+  const ms = lua.lua_type(L, 2) <= 0 ? Date.now() : Math.trunc(lauxlib.luaL_checknumber(L, 2)) * 1000;
+  let utc = false;
+  if (fmt[0] === 33) {
+    utc = true;
+    fmt = fmt.subarray(1);
+  }
+  const tm = tmFields(ms, utc);
+  if (fmt.length >= 2 && fmt[0] === 42 && fmt[1] === 116) {
+    lua.lua_createtable(L, 0, 9);
+    setIntField(L, 'sec', tm.sec);
+    setIntField(L, 'min', tm.min);
+    setIntField(L, 'hour', tm.hour);
+    setIntField(L, 'day', tm.day);
+    setIntField(L, 'month', tm.month);
+    setIntField(L, 'year', tm.year);
+    setIntField(L, 'wday', tm.wday + 1);
+    setIntField(L, 'yday', tm.yday);
+    lua.lua_pushboolean(L, tm.isdst ? 1 : 0);
+    lua.lua_setfield(L, -2, S('isdst'));
+    return 1;
+  }
+  pushBytes(L, Buffer.from(strftime(Buffer.from(fmt).toString('latin1'), tm), 'latin1'));
+  return 1;
+}
+
+function getTimeField(L: LuaState, key: string, def: number | null): number {
+  const t = lua.lua_getfield(L, 1, S(key));
+  let v: number | null = null;
+  if (t === lua.LUA_TNUMBER || t === lua.LUA_TSTRING) {
+    const n = lua.lua_tonumber(L, -1);
+    if (t === lua.LUA_TNUMBER || lua.lua_isnumber(L, -1)) v = n;
+  }
+  lua.lua_pop(L, 1);
+  if (v === null) {
+    if (def === null) luaErrorWhere(L, `field '${key}' missing in date table`);
+    return def!;
+  }
+  return Math.trunc(v);
+}
+
+function osTime(L: LuaState): number {
+  if (lua.lua_type(L, 1) <= 0) {
+    lua.lua_pushnumber(L, Math.floor(Date.now() / 1000));
+    return 1;
+  }
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lua.lua_settop(L, 1);
+  const sec = getTimeField(L, 'sec', 0);
+  const min = getTimeField(L, 'min', 0);
+  const hour = getTimeField(L, 'hour', 12);
+  const day = getTimeField(L, 'day', null);
+  const month = getTimeField(L, 'month', null);
+  const year = getTimeField(L, 'year', null);
+  const d = new Date(2000, 0, 1, 0, 0, 0);
+  d.setFullYear(year, month - 1, day);
+  d.setHours(hour, min, sec, 0);
+  const t = d.getTime();
+  if (!isFinite(t)) {
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  lua.lua_pushnumber(L, Math.floor(t / 1000));
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// bit (LuaJIT BitOp: 32-bit signed results; numbers normalised like lj_num2bit)
+
+/** LuaJIT's lj_num2bit: round to nearest even, keep the low 32 bits, signed. */
+export function tobit(n: number): number {
+  f64[0] = n + 6755399441055744.0;
+  return u32[0] | 0;
+}
+
+function bitArg(L: LuaState, i: number): number {
+  if (lua.lua_type(L, i) === lua.LUA_TNUMBER) return tobit(lua.lua_tonumber(L, i));
+  return tobit(lauxlib.luaL_checknumber(L, i));
+}
+
+function pushBit(L: LuaState, n: number): number {
+  lua.lua_pushnumber(L, n);
+  return 1;
+}
+
+const bitlib: Record<string, (L: LuaState) => number> = {
+  tobit: (L) => pushBit(L, bitArg(L, 1)),
+  bnot: (L) => pushBit(L, ~bitArg(L, 1)),
+  band: (L) => {
+    let r = bitArg(L, 1);
+    for (let i = lua.lua_gettop(L); i > 1; i--) r &= bitArg(L, i);
+    return pushBit(L, r);
+  },
+  bor: (L) => {
+    let r = bitArg(L, 1);
+    for (let i = lua.lua_gettop(L); i > 1; i--) r |= bitArg(L, i);
+    return pushBit(L, r);
+  },
+  bxor: (L) => {
+    let r = bitArg(L, 1);
+    for (let i = lua.lua_gettop(L); i > 1; i--) r ^= bitArg(L, i);
+    return pushBit(L, r);
+  },
+  lshift: (L) => pushBit(L, bitArg(L, 1) << (bitArg(L, 2) & 31)),
+  rshift: (L) => pushBit(L, (bitArg(L, 1) >>> (bitArg(L, 2) & 31)) | 0),
+  arshift: (L) => pushBit(L, bitArg(L, 1) >> (bitArg(L, 2) & 31)),
+  rol: (L) => {
+    const x = bitArg(L, 1);
+    const n = bitArg(L, 2) & 31;
+    return pushBit(L, (x << n) | (x >>> ((32 - n) & 31)) | 0);
+  },
+  ror: (L) => {
+    const x = bitArg(L, 1);
+    const n = bitArg(L, 2) & 31;
+    return pushBit(L, (x >>> n) | (x << ((32 - n) & 31)) | 0);
+  },
+  bswap: (L) => {
+    const x = bitArg(L, 1);
+    return pushBit(L, ((x >>> 24) | ((x >>> 8) & 0xff00) | ((x & 0xff00) << 8) | (x << 24)) | 0);
+  },
+  tohex: (L) => {
+    const v = lauxlib.luaL_checknumber(L, 1);
+    let n = lua.lua_type(L, 2) <= 0 ? 8 : num2int(lauxlib.luaL_checknumber(L, 2));
+    let upper = false;
+    if (n < 0) {
+      n = -n;
+      upper = true;
+    }
+    if (n > 16) n = 16;
+    // plain numbers are normalised like every bit operand, then zero-extended
+    let b = tobit(v) >>> 0;
+    if (n < 8) b = b % 2 ** (4 * n);
+    const s = n === 0 ? '' : b.toString(16).padStart(n, '0');
+    pushBytes(L, asciiBytes(upper ? s.toUpperCase() : s));
+    return 1;
+  },
+};
+
+function openBit(L: LuaState): number {
+  lua.lua_createtable(L, 0, 12);
+  for (const k of Object.keys(bitlib)) {
+    lua.lua_pushcfunction(L, bitlib[k]);
+    lua.lua_setfield(L, -2, S(k));
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// table.new / clear / nkeys / isempty / isarray / clone
+
+function tableNew(L: LuaState): number {
+  const narr = num2int(lauxlib.luaL_checknumber(L, 1));
+  const nrec = num2int(lauxlib.luaL_checknumber(L, 2));
+  lua.lua_createtable(L, narr > 0 ? narr : 0, nrec > 0 ? nrec : 0);
+  return 1;
+}
+
+function tableClear(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lua.lua_settop(L, 1);
+  for (;;) {
+    lua.lua_pushnil(L);
+    if (lua.lua_next(L, 1) === 0) break;
+    lua.lua_pop(L, 1);
+    // remove this key and all keys that follow it in one traversal
+    lua.lua_pushvalue(L, -1);
+    lua.lua_pushnil(L);
+    lua.lua_rawset(L, 1);
+    while (lua.lua_next(L, 1) !== 0) {
+      lua.lua_pop(L, 1);
+      lua.lua_pushvalue(L, -1);
+      lua.lua_pushnil(L);
+      lua.lua_rawset(L, 1);
+    }
+  }
+  return 0;
+}
+
+function tableSize(L: LuaState): number {
+  const h: any = lua.lua_topointer(L, 1);
+  if (h && h.strong instanceof Map) return h.strong.size;
+  let n = 0;
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, 1) !== 0) {
+    lua.lua_pop(L, 1);
+    n++;
+  }
+  return n;
+}
+
+function tableNkeys(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lua.lua_pushnumber(L, tableSize(L));
+  return 1;
+}
+
+function tableIsempty(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lua.lua_pushboolean(L, tableSize(L) === 0 ? 1 : 0);
+  return 1;
+}
+
+/** OpenResty's table.isarray: every key is a positive integer (empty tables count as arrays). */
+function tableIsarray(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lua.lua_settop(L, 1);
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, 1) !== 0) {
+    lua.lua_pop(L, 1);
+    if (lua.lua_type(L, -1) !== lua.LUA_TNUMBER) {
+      lua.lua_pushboolean(L, 0);
+      return 1;
+    }
+    const k = lua.lua_tonumber(L, -1);
+    if (k < 1 || Math.floor(k) !== k) {
+      lua.lua_pushboolean(L, 0);
+      return 1;
+    }
+  }
+  lua.lua_pushboolean(L, 1);
+  return 1;
+}
+
+function tableClone(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lua.lua_settop(L, 1);
+  lua.lua_createtable(L, 0, 0);
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, 1) !== 0) {
+    lua.lua_pushvalue(L, -2);
+    lua.lua_insert(L, -2);
+    lua.lua_rawset(L, 2);
+  }
+  return 1;
+}
+
+function preloadFn(fn: (L: LuaState) => number): (L: LuaState) => number {
+  return (L) => {
+    lua.lua_pushcfunction(L, fn);
+    return 1;
+  };
+}
+
+definePreload('bit', openBit);
+definePreload('table.new', preloadFn(tableNew));
+definePreload('table.clear', preloadFn(tableClear));
+definePreload('table.nkeys', preloadFn(tableNkeys));
+definePreload('table.isempty', preloadFn(tableIsempty));
+definePreload('table.isarray', preloadFn(tableIsarray));
+definePreload('table.clone', preloadFn(tableClone));
+
+// ---------------------------------------------------------------------------------------------
+// ngx.config
+
+const NGINX_VERSION = 1022001;
+const NGX_LUA_VERSION = 10023;
+const CONFIGURE_ARGS =
+  ' --prefix=/usr/local/openresty/nginx --with-cc-opt=-O2 --add-module=../ngx_devel_kit-0.3.2' +
+  ' --add-module=../echo-nginx-module-0.63 --add-module=../set-misc-nginx-module-0.33' +
+  ' --add-module=../headers-more-nginx-module-0.34 --add-module=../ngx_lua-0.10.23 --with-http_ssl_module';
+
+function configPrefix(env: NgxEnv): string {
+  const p: string = env.worker?.conf?.prefix ?? process.cwd();
+  return p.endsWith('/') ? p : p + '/';
+}
+
+// ---------------------------------------------------------------------------------------------
+// installation
+
+function setGlobalFn(L: LuaState, table: string | null, name: string, fn: (L: LuaState) => number): void {
+  if (table === null) {
+    lua.lua_pushcfunction(L, fn);
+    lua.lua_setglobal(L, S(name));
+    return;
+  }
+  lua.lua_getglobal(L, S(table));
+  lua.lua_pushcfunction(L, fn);
+  lua.lua_setfield(L, -2, S(name));
+  lua.lua_pop(L, 1);
+}
+
+defineNgxApi('misc', (L, env) => {
+  // ngx.config (the ngx table is on top of the stack)
+  lua.lua_createtable(L, 0, 8);
+  pushBytes(L, S('http'));
+  lua.lua_setfield(L, -2, S('subsystem'));
+  lua.lua_pushboolean(L, 0);
+  lua.lua_setfield(L, -2, S('debug'));
+  lua.lua_pushnumber(L, NGINX_VERSION);
+  lua.lua_setfield(L, -2, S('nginx_version'));
+  lua.lua_pushnumber(L, NGX_LUA_VERSION);
+  lua.lua_setfield(L, -2, S('ngx_lua_version'));
+  const prefix = asciiBytes(configPrefix(env));
+  lua.lua_pushcfunction(L, (L2: LuaState) => {
+    pushBytes(L2, prefix);
+    return 1;
+  });
+  lua.lua_setfield(L, -2, S('prefix'));
+  lua.lua_pushcfunction(L, (L2: LuaState) => {
+    pushBytes(L2, S(CONFIGURE_ARGS));
+    return 1;
+  });
+  lua.lua_setfield(L, -2, S('nginx_configure'));
+  lua.lua_setfield(L, -2, S('config'));
+
+  // package.loaded.ngx = ngx (require "ngx")
+  lua.lua_getglobal(L, S('package'));
+  lua.lua_getfield(L, -1, S('loaded'));
+  lua.lua_pushvalue(L, -3);
+  lua.lua_setfield(L, -2, S('ngx'));
+  lua.lua_pop(L, 2);
+
+  // library replacements
+  setGlobalFn(L, 'string', 'format', strFormat);
+  lua.lua_getglobal(L, S('string'));
+  lua.lua_getfield(L, -1, S('gsub'));
+  lua.lua_pushcclosure(L, gsubCompat, 1);
+  lua.lua_setfield(L, -2, S('gsub'));
+  lua.lua_pop(L, 1);
+  setGlobalFn(L, null, 'tonumber', luaTonumber);
+  setGlobalFn(L, null, 'collectgarbage', collectGarbage);
+  setGlobalFn(L, null, 'gcinfo', gcinfo);
+  setGlobalFn(L, null, 'newproxy', newproxy);
+  setGlobalFn(L, 'math', 'floor', mathFloor);
+  setGlobalFn(L, 'math', 'ceil', mathCeil);
+  setGlobalFn(L, 'math', 'abs', mathAbs);
+  setGlobalFn(L, 'math', 'fmod', mathFmod);
+  setGlobalFn(L, 'math', 'modf', mathModf);
+  setGlobalFn(L, 'math', 'ldexp', mathLdexp);
+  setGlobalFn(L, 'math', 'frexp', mathFrexp);
+  setGlobalFn(L, 'math', 'random', mathRandom);
+  setGlobalFn(L, 'math', 'randomseed', mathRandomseed);
+  setGlobalFn(L, 'os', 'date', osDate);
+  setGlobalFn(L, 'os', 'time', osTime);
+  setGlobalFn(L, 'table', 'new', tableNew);
+  setGlobalFn(L, 'table', 'clear', tableClear);
+  setGlobalFn(L, 'table', 'nkeys', tableNkeys);
+  setGlobalFn(L, 'table', 'isempty', tableIsempty);
+  setGlobalFn(L, 'table', 'isarray', tableIsarray);
+  setGlobalFn(L, 'table', 'clone', tableClone);
+
+  // global bit library, also package.loaded.bit
+  openBit(L);
+  lua.lua_pushvalue(L, -1);
+  lua.lua_setglobal(L, S('bit'));
+  lua.lua_getglobal(L, S('package'));
+  lua.lua_getfield(L, -1, S('loaded'));
+  lua.lua_pushvalue(L, -3);
+  lua.lua_setfield(L, -2, S('bit'));
+  lua.lua_pop(L, 3);
+});
