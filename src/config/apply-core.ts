@@ -267,6 +267,7 @@ defineDirectives({
   allow: (c, d) => { own(s(c), 'accessRules', () => []).push({ allow: true, cidr: d.args[0] }); },
   deny: (c, d) => { own(s(c), 'accessRules', () => []).push({ allow: false, cidr: d.args[0] }); },
   satisfy: (c, d) => { s(c).satisfyAny = d.args[0] === 'any'; },
+  charset: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).charset = d.args[0]; },
   try_files: (c, d) => { s(c).tryFiles = d.args.map(bin); },
   // rewrite module
   set: (c, d) => {

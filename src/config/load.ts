@@ -1,5 +1,5 @@
 // Loading a configuration: parse (with includes) and validate, then build the runtime model.
-import { parseConfig, parseConfigString } from './parser.js';
+import { parseConfig } from './parser.js';
 import { ConfigError } from './errors.js';
 import { buildConfig } from './build.js';
 import type { MainConf } from './model.js';
@@ -12,8 +12,7 @@ export interface LoadedConfig {
 }
 
 export function loadConfig(file: string, prefix: string, globals: string | null = null): LoadedConfig {
-  const tree = parseConfig(file, { prefix });
-  if (globals) tree.unshift(...parseConfigString(globals, 'command line', { prefix }));
+  const tree = parseConfig(file, { prefix, globals: globals ?? undefined });
   const built = buildConfig(tree, file, prefix);
   if (!built.main.http || built.main.http.servers.length === 0) {
     throw new ConfigError('no "http" section with a "server" in the configuration', file, 0, 'semantic');

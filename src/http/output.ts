@@ -39,7 +39,8 @@ export function sendHeader(req: Request): void {
   req.headerSent = true;
   if (req.status === 0) req.status = 200;
   const hf = filters.header;
-  for (let i = 0; i < hf.length; i++) hf[i](req);
+  for (let i = 0; i < hf.length && !req.finalized; i++) hf[i](req);
+  if (req.finalized) return;
   const status = req.status;
   const h = req.headersOut;
   let framing: Framing;
@@ -60,13 +61,44 @@ export function sendHeader(req: Request): void {
     closeRequest(req);
     return;
   }
-  req.sink.sendHeader(req, framing);
+  const fs = req.ext.filterStatus as number | undefined;
+  if (fs !== undefined) {
+    req.ext.filterStatus = undefined;
+    if (filterFinalize(req, fs)) return;
+  }
+  req.sink.sendHeader(req, req.framing);
+}
+
+/** ngx_http_filter_finalize_request: a header filter (ngx.exit in header_filter_by_lua, a failed
+ *  precondition) replaces the response being sent; the handler's body is dropped. Returns true
+ *  when nothing is to be sent at all (444 / errors close the connection). */
+function filterFinalize(req: Request, status: number): boolean {
+  req.ext.discardBody = true;
+  if (status < 0) {
+    closeRequest(req);
+    return true;
+  }
+  req.status = status;
+  if (status >= 300) {
+    const html = errorPageHtml(status, serverTokens(req));
+    req.headersOut.reset();
+    req.headersOut.contentType = html ? 'text/html' : null;
+    req.headersOut.contentLength = html.length;
+    req.ext.bodyReplacement = html ? Buffer.from(html, 'latin1') : null;
+    req.framing = req.method === 'HEAD' ? Framing.NoBody : Framing.Length;
+  }
+  return false;
 }
 
 /** ngx_http_output_filter: body data (null + last for the final buffer) through the body filters. */
 export function output(req: Request, data: Uint8Array | null, last: boolean): void {
   if (req.finished) return;
   if (!req.headerSent) sendHeader(req);
+  if (req.ext.discardBody) {
+    if (!last) return;
+    data = (req.ext.bodyReplacement as Uint8Array | null) ?? null;
+    req.ext.bodyReplacement = null;
+  }
   const bf = filters.body;
   let chunk = data;
   let eof = last;

@@ -80,6 +80,8 @@ export class Request implements LogContext {
   // lua
   task: LuaTask | null = null;
   ctxRef = 0;
+  /** ngx.ctx table owned by someone else (capture's ctx option): never released here */
+  ctxShared = false;
   exitCode: number | null = null;
   /** set by ngx.exec / ngx.redirect before exiting the entry thread */
   pendingExec: { uri: string; args: string | null } | null = null;
@@ -89,6 +91,8 @@ export class Request implements LogContext {
   /** output slots waiting behind inline subrequests (see http/subrequest.ts) */
   postponed: unknown[] | null = null;
   captureBody: Uint8Array[] | null = null;
+  /** called once when this subrequest is finalised (survives internal redirects, unlike ext) */
+  onSubrequestDone: ((sr: Request) => void) | null = null;
   /** module-private state (echo, proxy, ...) */
   ext: Record<string, any> = Object.create(null);
 

@@ -71,7 +71,7 @@ export function startSubrequest(parent: Request, uri: string, opts: SubrequestOp
     }
   } else sr.bodyRead = true;
   if (opts.ctxRef) sr.ctxRef = opts.ctxRef;
-  sr.ext.onDone = onDone;
+  sr.onSubrequestDone = onDone;
   if (opts.inline) {
     sr.sink = inlineSink;
     (parent.postponed ??= []).push({ sr, chunks: [], done: false, end: false } as never);
@@ -99,9 +99,9 @@ function runSubrequest(sr: Request): void {
 
 /** Called from the worker's cleanup when a subrequest is finalised. */
 export function subrequestDone(sr: Request): void {
-  const cb = sr.ext.onDone as ((r: Request) => void) | undefined;
+  const cb = sr.onSubrequestDone;
   if (!cb) return;
-  sr.ext.onDone = undefined;
+  sr.onSubrequestDone = null;
   cb(sr);
 }
 

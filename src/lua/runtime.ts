@@ -23,6 +23,12 @@ export function createLuaRuntime(opts: VmOptions, worker: any, instructionBudget
   lua.lua_newtable(L);
   lua.lua_setglobal(L, S('ngx'));
   installAll(L, { worker });
+  // require "ngx" returns the ngx table, as in OpenResty
+  lua.lua_getglobal(L, S('package'));
+  lua.lua_getfield(L, -1, S('loaded'));
+  lua.lua_getglobal(L, S('ngx'));
+  lua.lua_setfield(L, -2, S('ngx'));
+  lua.lua_pop(L, 2);
   const dir = path.join(runtimeDir(), 'tsresty');
   for (const f of BOOT_FILES) {
     const p = path.join(dir, f);

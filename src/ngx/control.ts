@@ -13,16 +13,14 @@ const EXEC_CTX = Ctx.rewrite | Ctx.server_rewrite | Ctx.access | Ctx.content;
 function ngxExit(L: LuaState): number {
   checkContext(L, EXIT_CTX);
   const status = lauxlib.luaL_checkinteger(L, 1);
+  if (status === -2 || status === -4) luaError(L, "bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE");
   const kind = currentKind();
   if (kind === 'timer') return exitTask(L);
   const req = getRequest(L);
   if (kind === 'header_filter') {
-    if (status >= 200) req.status = status;
-    req.exitCode = status;
+    // the response becomes this status (an error page for >= 300) once the filters are done
+    req.ext.filterStatus = status;
     return exitTask(L);
-  }
-  if (req.headerSent && status >= 300 && status !== 444 && status !== 499) {
-    logError(Level.Err, `attempt to set status ${status} via ngx.exit after sending out the response status ${req.status}`, req);
   }
   req.exitCode = status;
   return exitTask(L);

@@ -68,7 +68,11 @@ function headerNewIndex(L: LuaState): number {
     req.headersOut.set(name, vals.length ? vals : null);
     return 0;
   }
-  req.headersOut.set(name, valueAt(L, 3));
+  const v = valueAt(L, 3);
+  if (name.length === 14 && name.toLowerCase() === 'content-length' && !/^\d+$/.test(v)) {
+    luaError(L, `invalid Content-Length header value: "${v}"`);
+  }
+  req.headersOut.set(name, v);
   return 0;
 }
 

@@ -84,7 +84,7 @@ function startOne(L: LuaState, parent: Request, uriIdx: number, optIdx: number, 
     if (--p.left === 0) finishCapture(p);
   });
   if (sr === null) luaError(L, 'failed to issue subrequest');
-  if (opts.ctxRef) sr.ext.sharedCtx = true;
+  if (opts.ctxRef) sr.ctxShared = true;
 }
 
 function finishCapture(p: Pending): void {

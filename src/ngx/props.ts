@@ -71,7 +71,7 @@ function ngxNewIndex(L: LuaState): number {
   if (key === K_STATUS) {
     checkContext(L, STATUS_SET_CTX);
     const req = getRequest(L);
-    if (req.headerSent) {
+    if (req.headerSent && !req.headerFilterRunning) {
       logError(Level.Err, `attempt to set ngx.status after sending out response headers`, req);
       return 0;
     }

@@ -2,7 +2,7 @@
 // transport's exchanges and the request phases. With worker_processes 1 it runs in the main thread.
 import * as path from 'node:path';
 import type * as net from 'node:net';
-import { lua } from 'fengari';
+import { lua, lauxlib } from 'fengari';
 import type { HttpConf, LuaCode, MainConf, ServerConf } from '../config/model.js';
 import { createTransport, type Exchange, type Transport, type ClientErrorInfo } from '../http/transport.js';
 import { Request, Framing, type OutputSink } from '../http/request.js';
@@ -20,7 +20,9 @@ import { writeAccessLog, flushAccessLogs } from '../log/accesslog.js';
 import { evalComplex, compileComplex } from '../http/complex.js';
 import '../config/apply-core.js';
 import '../config/apply-lua.js';
+import '../http/core-filters.js';
 import '../modules/echo.js';
+import '../modules/headers-more.js';
 
 export interface WorkerOptions {
   id: number;
@@ -213,22 +215,20 @@ export class Worker {
 
   cleanup(req: Request): void {
     this.inflight.delete(req);
-    // a subrequest given a ctx table (capture's ctx option) does not own it
-    if (req.ctxRef !== 0 && !req.ext.sharedCtx) {
-      const { lauxlib } = require('fengari');
-      lauxlib.luaL_unref(this.vm.L, lua.LUA_REGISTRYINDEX, req.ctxRef);
-      req.ctxRef = 0;
-    }
+    this.releaseCtx(req);
     if (req.parent !== null) subrequestDone(req);
+  }
+
+  /** Drop the request's ngx.ctx table unless it belongs to someone else (capture's ctx). */
+  private releaseCtx(req: Request): void {
+    if (req.ctxRef !== 0 && !req.ctxShared) lauxlib.luaL_unref(this.vm.L, lua.LUA_REGISTRYINDEX, req.ctxRef);
+    req.ctxRef = 0;
+    req.ctxShared = false;
   }
 
   resetForRedirect(req: Request): void {
     // nginx clears all module contexts on an internal redirect: ngx.ctx starts empty again
-    if (req.ctxRef !== 0) {
-      const { lauxlib } = require('fengari');
-      lauxlib.luaL_unref(this.vm.L, lua.LUA_REGISTRYINDEX, req.ctxRef);
-      req.ctxRef = 0;
-    }
+    this.releaseCtx(req);
     req.ext = Object.create(null);
   }
 
