@@ -694,6 +694,25 @@ class Decoder {
   }
 
   numberToken(): void {
+    // fast path: -?[0-9]{1,15} not followed by more of a number is an exact integer
+    const b = this.b;
+    const len = this.len;
+    let p = this.pos;
+    const neg = b[p] === 0x2d;
+    if (neg) p++;
+    const start = p;
+    let v = 0;
+    while (p < len && b[p] >= 0x30 && b[p] <= 0x39) v = v * 10 + (b[p++] - 0x30);
+    const n = p - start;
+    if (n > 0 && n <= 15) {
+      const c = p < len ? b[p] | 0x20 : 0;
+      if (c !== 0x2e /* . */ && c !== 0x65 /* e */ && c !== 0x78 /* x */) {
+        this.tt = Tok.NUMBER;
+        this.tnum = neg ? -v : v;
+        this.pos = p;
+        return;
+      }
+    }
     const r = strtod(this.b, this.pos);
     if (r.end === this.pos) {
       this.tokenError('invalid number');
