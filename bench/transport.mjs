@@ -191,8 +191,10 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const sum = {};
 for (const mode of MODES) {
-  sum[mode] = { rps: median(results[mode].map((m) => m.rps)), cpu: median(results[mode].map((m) => m.cpuPerReq)) };
-  console.log(`${mode.padEnd(8)} median ${Math.round(sum[mode].rps).toString().padStart(7)} req/s  ${sum[mode].cpu.toFixed(2)} CPU-µs/req`);
+  const cpus = results[mode].map((m) => m.cpuPerReq);
+  sum[mode] = { rps: median(results[mode].map((m) => m.rps)), cpu: median(cpus) };
+  console.log(`${mode.padEnd(8)} median ${Math.round(sum[mode].rps).toString().padStart(7)} req/s  ${sum[mode].cpu.toFixed(2)} CPU-µs/req` +
+    ` (best ${Math.min(...cpus).toFixed(2)})`);
 }
 console.log(`ratio tsresty/node: ${(sum.tsresty.rps / sum.node.rps).toFixed(2)}x req/s, ${(sum.tsresty.cpu / sum.node.cpu).toFixed(2)}x CPU per request`);
 rmSync(dir, { recursive: true, force: true });

@@ -71,6 +71,7 @@ describe('bad requests over a socket', () => {
     await start();
     await expectRejected('GET /a b c\r\n\r\n', 400);
     await expectRejected('get / HTTP/1.1\r\nHost: a\r\n\r\n', 400);
+    expect(srv!.errors[1]).toMatchObject({ code: 'HPE_INVALID_METHOD', reason: 'client sent invalid method', requestLine: 'get / HTTP/1.1' });
     await expectRejected('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', 400); // TLS on a plain port
   });
 

@@ -205,7 +205,7 @@ export class Connection implements ExchangeHost {
   keepAliveAllowed(): boolean {
     const o = this.opts;
     return o.keepaliveTimeout > 0 && !this.t.exiting && !this.clientEnded && this.requests < o.keepaliveRequests &&
-      Date.now() - this.startTime < o.keepaliveTime;
+      this.reqStart - this.startTime < o.keepaliveTime;
   }
 
   wantBody(ex: Http1Exchange): void {
@@ -260,7 +260,7 @@ export class Connection implements ExchangeHost {
   private parseFailed(buf: Buffer): void {
     const p = this.parser;
     const head = p.head;
-    const bytes = p.headBytes(buf, Math.min(buf.length, p.errorPos + 1));
+    const bytes = this.state === C_REQUEST && head ? head.rawHeader : p.headBytes(buf, buf.length);
     let status = p.limitStatus || 400;
     let reason = p.limitStatus ? p.errorReason : 'client sent invalid request: ' + p.errorReason;
     if (p.errorName === 'HPE_INVALID_METHOD') reason = 'client sent invalid method';
