@@ -81,7 +81,7 @@ function setfenv(f, t)
     error("bad argument #1 to 'setfenv' (number expected, got " .. tf .. ")", 2)
   end
   local info = debug_getinfo(f, "S")
-  if info.what == "C" then
+  if info.what == "C" or info.what == "J" then
     error("'setfenv' cannot change environment of given object", 2)
   end
   local idx = env_index(f)
@@ -128,7 +128,7 @@ function module(modname, ...)
     ns._PACKAGE = modname:match("^(.*%.)[^.]*$") or ""
   end
   local info = debug_getinfo(2, "fS")
-  if info == nil or info.what == "C" then
+  if info == nil or info.what == "C" or info.what == "J" then
     error("'module' not called from a Lua function", 2)
   end
   local idx = env_index(info.func)

@@ -14,3 +14,5 @@ import './worker-api.js';
 import './cjson.js';
 import './misc.js';
 import './time.js';
+import './codec.js';
+import './ndk.js';

@@ -6,6 +6,7 @@
 //    - string hashes: fengari keys strings by "|" + hex of each byte WITHOUT zero padding, so
 //      "\1\35" and "\18\3" are the same table key and `<` misorders bytes below 0x10. Two hex
 //      digits per byte fixes both (reserved words hash as before, so the lexer keeps working).
+//    - table constructors: pairs({1, 2, 3}) walks 1, 2, 3 (fengari stored them backwards).
 //    - numbers behave like LuaJIT's doubles: integer results of VM arithmetic are stored as floats
 //      (no 32-bit wrap of 2147483647 + 1), numeric literals and tonumber() give floats, hex literals
 //      are exact (0xffffffff = 4294967295), tostring() prints %.14g ("1e+15", "-0", "inf", "nan"),
@@ -27,6 +28,7 @@ const defs: any = require('fengari/src/defs.js');
 const lobject: any = require('fengari/src/lobject.js');
 const lstring: any = require('fengari/src/lstring.js');
 const lvm: any = require('fengari/src/lvm.js');
+const ltable: any = require('fengari/src/ltable.js');
 
 const LUA_TNUMFLT: number = defs.constant_types.LUA_TNUMFLT;
 
@@ -272,6 +274,74 @@ export function patchFengari(): void {
   };
   lobject.luaO_pushvfstring = patchedPushv;
   lobject.luaO_pushfstring = (L: any, fmt: Uint8Array, ...argp: any[]) => patchedPushv(L, fmt, argp);
+
+  // Table constructors store their array items last-to-first (OP_SETLIST) and fengari iterates
+  // in insertion order, so pairs({1, 2, 3}) went 3, 2, 1. New integer keys stored through
+  // luaH_setint (OP_SETLIST, lua_rawseti) are relinked so that a descending run comes out
+  // ascending and sits right after key-1 (key 1: at the front), i.e. where LuaJIT's array part
+  // puts them: pairs({1, 2, n = 1, 3}) walks 1, 2, 3, n.
+  const setint = ltable.luaH_setint;
+  let lastT: any = null;
+  let lastK = 0;
+  let lastE: any = null;
+  let runHead: any = null;
+  const moveAfter = (t: any, first: any, last: any, P: any) => {
+    if (first.p === P || (P === null && first.p === undefined)) return;
+    const before = first.p;
+    const after = last.n;
+    if (before) before.n = after;
+    else t.f = after;
+    if (after) after.p = before;
+    else t.l = before;
+    if (P === null) {
+      first.p = undefined;
+      last.n = t.f;
+      if (t.f) t.f.p = last;
+      else t.l = last;
+      t.f = first;
+    } else {
+      const nx = P.n;
+      P.n = first;
+      first.p = P;
+      last.n = nx;
+      if (nx) nx.p = last;
+      else t.l = last;
+    }
+  };
+  ltable.luaH_setint = function (t: any, key: number, value: any) {
+    const existed = t.strong.has(key);
+    setint(t, key, value);
+    if (existed || value.ttisnil()) {
+      if (t === lastT) lastT = null;
+      return;
+    }
+    const e = t.strong.get(key);
+    if (e !== t.l) {
+      lastT = null;
+      return;
+    }
+    if (t === lastT && key === lastK - 1 && t.strong.get(lastK) === lastE && e !== lastE) {
+      // continue a descending run: e goes just before the previous key
+      t.l = e.p;
+      if (e.p) e.p.n = undefined;
+      else t.f = undefined;
+      e.p = lastE.p;
+      e.n = lastE;
+      if (lastE.p) lastE.p.n = e;
+      else t.f = e;
+      lastE.p = e;
+    } else {
+      runHead = e;
+    }
+    if (key === 1) moveAfter(t, e, runHead, null);
+    else {
+      const P = t.strong.get(key - 1);
+      if (P !== undefined) moveAfter(t, e, runHead, P);
+    }
+    lastT = t;
+    lastK = key;
+    lastE = e;
+  };
 
   // integer arguments of C functions: truncate like LuaJIT instead of failing on 2.5 or 2^31
   lvm.tointeger = function (o: any): number | false {
