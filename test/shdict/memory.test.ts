@@ -81,6 +81,17 @@ describe('safe_set / safe_add', () => {
     expect(call(d, 'safe_set', 'new', 1)).toEqual([true, null, false]);
   });
 
+  it('a failed safe_set keeps the old value of its key', () => {
+    const d = mk(16 * 1024);
+    call(d, 'set', 'key', 'old value');
+    let i = 0;
+    while (d.freeSpace() >= 64) call(d, 'set', `k${i++}`, i);
+    expect(call(d, 'safe_set', 'key', bytes(2000))).toEqual([false, 'no memory', false]);
+    expect(call(d, 'get', 'key')).toEqual([new TextEncoder().encode('old value')]);
+    expect(call(d, 'safe_set', 'key', 'new value')).toEqual([true, null, false]); // same block count: in place
+    expect(call(d, 'get', 'key')).toEqual([new TextEncoder().encode('new value')]);
+  });
+
   it('safe_set may grow an entry into its own old space plus free space', () => {
     const d = mk(16 * 1024);
     call(d, 'set', 'grow', bytes(1000));
