@@ -4,12 +4,13 @@ import { build } from 'esbuild';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { SharedDict, callLua } from '../../src/shdict/index.js';
 
 // __dirname: vitest provides it, and tsc reads test files as CommonJS (no import.meta).
 const root = resolve(__dirname, '../..') + '/';
-const bundlePath = `${root}test/.tmp/shdict.mjs`;
+// Per-process name: other engineers may run the suite in the same tree at the same time.
+const bundlePath = `${root}test/.tmp/shdict-${process.pid}.mjs`;
 const workerPath = resolve(__dirname, 'worker.mjs');
 
 beforeAll(async () => {
@@ -39,6 +40,7 @@ function run(dict: SharedDict, data: Record<string, unknown>): Promise<number> {
 const workers: Promise<number>[] = [];
 afterAll(async () => {
   await Promise.allSettled(workers);
+  rmSync(bundlePath, { force: true });
 });
 
 describe('cross-thread', () => {
