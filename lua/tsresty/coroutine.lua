@@ -31,3 +31,13 @@ coroutine.wrap = function(f)
     return wrap_results(forward(co, raw_resume(co, ...)))
   end
 end
+
+-- light threads report "running" while waiting in the scheduler and "zombie" until waited for
+local thread_status = debug.getregistry()["tsresty.thread_status"]
+if thread_status then
+  coroutine.status = function(co)
+    local st = thread_status(co)
+    if st then return st end
+    return raw_status(co)
+  end
+end

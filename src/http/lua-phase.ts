@@ -13,6 +13,8 @@ import type { LuaState } from '../lua/bridge.js';
 /** A request's Lua task, with the bookkeeping the phase engine needs. */
 export class RequestTask extends LuaTask {
   syncStart = true;
+  /** the phase outcome, once the entry thread and its light threads have all ended */
+  reported = false;
   result: number = NEXT;
 }
 
@@ -49,7 +51,7 @@ export function runLuaPhase(req: Request, code: LuaCode, phase: string): number 
   req.exitCode = null;
   startTask(task, ref, 0);
   task.syncStart = false;
-  return task.done ? task.result : AGAIN;
+  return task.reported ? task.result : AGAIN;
 }
 
 const entryHost: TaskHost = {
@@ -58,6 +60,7 @@ const entryHost: TaskHost = {
     const req = task.req as Request;
     req.worker.hooks.taskEnded(req, task);
     const r = entryResult(req, task.kind, end, err);
+    task.reported = true;
     if (task.syncStart) task.result = r;
     else if (r !== AGAIN) resumePhases(req, r as 0 | 1 | 2);
   },
@@ -87,7 +90,12 @@ function entryResult(req: Request, phase: string, end: TaskEnd, err: string | nu
   }
   // rewrite / access / server_rewrite
   if (code === null || code === NGX_OK || code === NGX_DECLINED) {
-    if (code === null && req.headerSent && req.finished) return DONE;
+    // output already started here: later phases must not produce another response
+    // (ngx_http_lua_rewrite_by_chunk sends the last buffer and finishes the request)
+    if (req.headerSent) {
+      finishResponse(req);
+      return DONE;
+    }
     return NEXT;
   }
   return exitWith(req, code);

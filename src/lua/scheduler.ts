@@ -26,6 +26,16 @@ export class LuaTask {
   done = false;
   /** Instructions left before the runaway guard fires; reset on every resume. */
   budget = 0;
+  /** Light threads (ngx.thread.spawn): the entry task of the group, the spawner, live count. */
+  root: LuaTask = this;
+  spawner: LuaTask | null = null;
+  liveThreads = 0;
+  /** user threads of this root still running */
+  threads: Set<LuaTask> | null = null;
+  /** the root's own end, held back until its light threads are done */
+  deferredEnd: { end: TaskEnd; err: string | null } | null = null;
+  /** set when a light thread called ngx.exit: the whole group must stop */
+  groupExit = false;
   /** Free-form per-kind data, e.g. the request this task belongs to. */
   constructor(
     readonly host: TaskHost,
@@ -120,7 +130,85 @@ export function finishTask(task: LuaTask, end: TaskEnd, err: string | null): voi
     lauxlib.luaL_unref(MAIN, lua.LUA_REGISTRYINDEX, task.coRef);
     task.coRef = 0;
   }
+  if (task.root === task && task.threads !== null && task.threads.size > 0) {
+    if (end === TaskEnd.Ok) {
+      // lua-nginx-module: the entry thread's phase ends only when its light threads have ended
+      task.deferredEnd = { end, err };
+      return;
+    }
+    killThreads(task);
+  }
   task.host.taskDone(task, end, err);
+  if (task.root !== task) threadEnded(task, end);
+}
+
+/** Abort every light thread of a group (ngx.exit, errors, the request going away). */
+export function killThreads(root: LuaTask): void {
+  const threads = root.threads;
+  if (threads === null) return;
+  root.threads = null;
+  for (const t of threads) {
+    t.done = true;
+    t.waiting = false;
+    if (t.coRef) {
+      lauxlib.luaL_unref(MAIN, lua.LUA_REGISTRYINDEX, t.coRef);
+      t.coRef = 0;
+    }
+  }
+}
+
+function threadEnded(t: LuaTask, end: TaskEnd): void {
+  const root = t.root;
+  if (root.threads !== null) root.threads.delete(t);
+  if (end === TaskEnd.Exit) {
+    // ngx.exit in a light thread ends the whole request
+    if (!root.done) {
+      root.groupExit = true;
+      if (root.waiting && root !== current) exitRequestedAbort(root);
+      return;
+    }
+    if (root.deferredEnd !== null) {
+      killThreads(root);
+      root.deferredEnd = null;
+      root.host.taskDone(root, TaskEnd.Exit, null);
+      return;
+    }
+  }
+  if (root.done && root.deferredEnd !== null && (root.threads === null || root.threads.size === 0)) {
+    const d = root.deferredEnd;
+    root.deferredEnd = null;
+    root.host.taskDone(root, d.end, d.err);
+  }
+}
+
+/** ngx.thread.kill: stop a light thread without running it again; it does not end the group. */
+export function killThread(t: LuaTask): void {
+  if (t.done) return;
+  t.done = true;
+  t.waiting = false;
+  if (t.coRef) {
+    lauxlib.luaL_unref(MAIN, lua.LUA_REGISTRYINDEX, t.coRef);
+    t.coRef = 0;
+  }
+  threadEnded(t, TaskEnd.Ok);
+}
+
+function exitRequestedAbort(root: LuaTask): void {
+  killThreads(root);
+  root.done = false;
+  finishTask(root, TaskEnd.Exit, null);
+}
+
+/** Register a light thread spawned by the running task and start it (it runs until its first
+ *  yield before spawn returns). The function and its nargs arguments are on co's stack. */
+export function startThread(t: LuaTask, co: LuaState, coRef: number, nargs: number): void {
+  const spawner = current!;
+  t.co = co;
+  t.coRef = coRef;
+  t.spawner = spawner;
+  t.root = spawner.root;
+  (t.root.threads ??= new Set()).add(t);
+  run(t, nargs);
 }
 
 /** Marks the running task as exited (ngx.exit & co) and yields out of it. */
@@ -134,6 +222,29 @@ export function exitTask(L: LuaState): number {
 }
 const exitRequested = new WeakSet<LuaTask>();
 
+/** Tasks to resume once the outermost resume returns (lua-nginx-module's posted threads). */
+const posted: { task: LuaTask; push: ((co: LuaState) => number) | null }[] = [];
+
+/** Park the running task and resume it after the current scheduler turn (e.g. a light thread
+ *  that spawned another one). `push` supplies the values its pending call returns. */
+export function postCurrent(L: LuaState, push: (co: LuaState) => number): number {
+  const t = current!;
+  t.waiting = true;
+  posted.push({ task: t, push });
+  pushYieldMark(L);
+  return lua.lua_yield(L, 1);
+}
+
+function drainPosted(): void {
+  while (posted.length > 0) {
+    const p = posted.shift()!;
+    const t = p.task;
+    if (t.done) continue;
+    t.waiting = false;
+    run(t, p.push ? p.push(t.co) : 0);
+  }
+}
+
 function run(task: LuaTask, nargs: number): void {
   const prev = current;
   current = task;
@@ -144,7 +255,19 @@ function run(task: LuaTask, nargs: number): void {
   } finally {
     current = prev;
   }
+  settle(task, st);
+  if (prev === null && posted.length > 0) drainPosted();
+}
+
+function settle(task: LuaTask, st: number): void {
+  if (task.done) return; // killed while running (a light thread's ngx.exit ended the group)
   if (st === lua.LUA_YIELD) {
+    if (task.groupExit) {
+      exitRequested.delete(task);
+      task.groupExit = false;
+      finishTask(task, TaskEnd.Exit, null);
+      return;
+    }
     if (exitRequested.has(task)) {
       exitRequested.delete(task);
       finishTask(task, TaskEnd.Exit, null);
