@@ -7,14 +7,20 @@
 const SINGLETON = new Set(['content-type', 'content-length', 'server', 'date', 'location', 'last-modified', 'etag', 'content-encoding', 'expires', 'refresh', 'accept-ranges', 'content-range']);
 
 export class ResponseHeaders {
+  /** null: not set (default_type may apply); "": cleared (more_clear_headers Content-Type) */
   contentType: string | null = null;
   contentLength = -1;
+  /** the default Server / Date headers were cleared (more_clear_headers Server / Date) */
+  noServer = false;
+  noDate = false;
   /** flat [name, value, name, value, ...] */
   list: string[] = [];
 
   reset(): void {
     this.contentType = null;
     this.contentLength = -1;
+    this.noServer = false;
+    this.noDate = false;
     this.list.length = 0;
   }
 
@@ -69,7 +75,7 @@ export class ResponseHeaders {
 
   /** All values of a header (lower-case name). */
   getAll(lc: string): string[] {
-    if (lc === 'content-type') return this.contentType === null ? [] : [this.contentType];
+    if (lc === 'content-type') return this.contentType ? [this.contentType] : [];
     if (lc === 'content-length') return this.contentLength < 0 ? [] : [String(this.contentLength)];
     const out: string[] = [];
     const l = this.list;
@@ -97,7 +103,7 @@ export class ResponseHeaders {
     let serverAt = -1;
     for (let i = 0; i < l.length; i += 2) if (l[i].length === 6 && l[i].toLowerCase() === 'server') serverAt = i;
     if (serverAt >= 0) out.push(l[serverAt], l[serverAt + 1]);
-    else if (server !== null) out.push('Server', server);
+    else if (server !== null && !this.noServer) out.push('Server', server);
     let hasDate = false;
     for (let i = 0; i < l.length; i += 2) {
       if (l[i].length === 4 && l[i].toLowerCase() === 'date') {
@@ -105,8 +111,8 @@ export class ResponseHeaders {
         hasDate = true;
       }
     }
-    if (!hasDate && date) out.push('Date', date);
-    if (this.contentType !== null) out.push('Content-Type', this.contentType);
+    if (!hasDate && date && !this.noDate) out.push('Date', date);
+    if (this.contentType) out.push('Content-Type', this.contentType);
     const lengthAt = out.length;
     for (let i = 0; i < l.length; i += 2) {
       const lc = l[i].toLowerCase();

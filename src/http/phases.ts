@@ -148,6 +148,10 @@ function findConfig(req: Request): StepResult {
   return NEXT;
 }
 
+/** Module handlers run at the end of the rewrite phase, after the rewrite module's script and
+ *  before rewrite_by_lua (headers-more's more_set_input_headers postpones itself there). */
+export const rewriteTail: ((req: Request) => void)[] = [];
+
 function rewrite(req: Request): StepResult {
   if (req.step === 0) {
     req.step = 1;
@@ -156,6 +160,8 @@ function rewrite(req: Request): StepResult {
       const r = runScript(req, req.loc.script);
       if (r === ScriptResult.Done) return DONE;
     }
+    for (let i = 0; i < rewriteTail.length; i++) rewriteTail[i](req);
+    if (req.finalized) return DONE;
   }
   if (req.step === 1) {
     req.step = 2;
