@@ -220,7 +220,12 @@ function tryFilesPhase(req: Request): StepResult {
 
 function content(req: Request): StepResult {
   const loc = req.loc;
-  const h = loc.content;
+  let h = loc.content;
+  // an `if` block without a content handler keeps its location's (nginx's r->content_handler)
+  for (let l: typeof loc | null = loc; h === null && l.match === 'if' && l.parent !== null; ) {
+    l = l.parent;
+    h = l.content;
+  }
   if (req.step === 0 && h !== null && h.kind === 'lua' && loc.s.luaNeedRequestBody) {
     req.step = 1;
     if (!req.bodyRead) {
