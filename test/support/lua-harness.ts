@@ -1,7 +1,8 @@
 // Runs Lua snippets in a VM with the ngx.* API installed, outside any request: for unit tests of
 // API groups whose behaviour does not need a server (codecs, regex, cjson...). Integration tests
 // that need requests use test/support/server.ts instead.
-process.env.FENGARICONF = process.env.FENGARICONF || '{"LUA_COMPAT_FLOATSTRING":true}';
+// FENGARICONF (LuaJIT-style number printing) is set for every test by vitest.config.ts: it must be
+// in the environment before fengari is first imported.
 import { lua } from 'fengari';
 import { createLuaRuntime } from '../../src/lua/runtime.js';
 import { toJs, bytesToString } from '../../src/lua/bridge.js';
