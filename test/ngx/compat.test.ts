@@ -271,3 +271,46 @@ describe('setfenv / getfenv / module', () => {
     expect(runLua('local m = require "bare_mod" return m.kind(1), m._VERSION, m._M == m')).toEqual(['number', '0.0.1', true]);
   });
 });
+
+describe('io (synchronous, LuaJIT 5.1 mode)', () => {
+  it('reads and writes files', () => {
+    const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'tsresty-io-'));
+    const p = `${dir}/t.txt`;
+    const out = runLua(`
+      local p = "${p}"
+      local r = {}
+      local f = assert(io.open(p, "w"))
+      r[#r+1] = io.type(f) .. " " .. tostring(f:write("line1\\n", 42, "\\n", "3.5 rest\\n", "last"))
+      r[#r+1] = tostring(f:close()) .. " " .. io.type(f)
+      f = assert(io.open(p, "r"))
+      local a, b, c, d, e, g, h = f:read("*l"), f:read("*n"), f:read("*n"), f:read("*l"), f:read("*a"), f:read("*a"), f:read("*l")
+      r[#r+1] = table.concat({a, b, c, d, e, "[" .. g .. "]", tostring(h), tostring(f:read(0))}, "|")
+      r[#r+1] = f:seek("set", 2) .. " " .. f:read(3) .. " " .. f:seek() .. " " .. f:seek("end")
+      f:close()
+      local n = 0 for l in io.lines(p) do n = n + 1 end
+      r[#r+1] = n
+      local f2 = io.open(p, "a") f2:write("\\nappended") f2:close()
+      f2 = io.open(p, "r+") f2:write("LINE") f2:seek("set") r[#r+1] = f2:read("*l") f2:close()
+      r[#r+1] = select(2, io.open("${dir}/missing/x"))
+      r[#r+1] = select(2, pcall(f.read, f))
+      local pf = io.popen("echo hi; echo there") r[#r+1] = pf:read("*l") .. "+" .. pf:read("*a") pf:close()
+      r[#r+1] = os.execute("exit 3") .. " " .. os.execute("true")
+      r[#r+1] = select(2, io.stdout:close())
+      os.remove(p)
+      return table.concat(r, "\\n")`)[0];
+    expect(String(out).split('\n')).toEqual([
+      'file true',
+      'true closed file',
+      'line1|42|3.5| rest|last|[]|nil|nil',
+      '2 ne1 5 22',
+      '4',
+      'LINE1',
+      `${dir}/missing/x: No such file or directory`,
+      'attempt to use a closed file',
+      'hi+there',
+      '',
+      '768 0',
+      'cannot close standard file',
+    ]);
+  });
+});
