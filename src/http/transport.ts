@@ -8,6 +8,7 @@ import { Connection, type Listener } from './transport/connection.js';
 export { RequestHead } from './parser.js';
 export { errorPageHtml, errorClosesConnection, statusLine, statusText } from './transport/errors.js';
 export { httpDate } from './transport/checks.js';
+export { loopNow } from './transport/clock.js';
 
 /** Per listening socket limits, in ms unless said otherwise; defaults are nginx's. */
 export interface ListenerOptions {
@@ -96,7 +97,8 @@ export interface Exchange extends ConnectionInfo {
   readonly head: RequestHead;
   /** 1-based number of this request on its connection ($connection_requests) */
   readonly connectionRequests: number;
-  /** Date.now() when the request's first byte arrived ($request_time origin) */
+  /** ms (Date.now() read once per event-loop turn, see loopNow) when the request's first byte
+   *  arrived: the $request_time origin */
   readonly startTime: number;
   /** the client socket, read-only use (for ngx.req.socket later: see detach) */
   readonly socket: net.Socket;

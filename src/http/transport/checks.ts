@@ -1,5 +1,6 @@
 // nginx's checks on a complete request head, and small helpers for the connection code.
 import type { RequestHead } from '../parser.js';
+import { loopNow } from './clock.js';
 import type { Http1Exchange } from './exchange.js';
 
 /**
@@ -94,7 +95,7 @@ let dateSec = -1;
 let dateStr = '';
 
 /** The Date header value, cached per second. */
-export function httpDate(now = Date.now()): string {
+export function httpDate(now = loopNow()): string {
   const sec = Math.floor(now / 1000);
   if (sec !== dateSec) {
     dateSec = sec;

@@ -4,6 +4,7 @@ import type * as net from 'node:net';
 import { FAILED, HEAD, HEAD_DONE, NEED_MORE, RequestParser, type ParserLimits, type RequestHead } from '../parser.js';
 import type { ClientErrorInfo, ListenerOptions, TransportOptions } from '../transport.js';
 import { checkHead, firstLine, httpDate, noop, unmap } from './checks.js';
+import { loopNow } from './clock.js';
 import { errorPageHtml, statusLine } from './errors.js';
 import { Http1Exchange, type ExchangeHost } from './exchange.js';
 
@@ -35,7 +36,7 @@ export class Connection implements ExchangeHost {
   private state = C_IDLE;
   private ex: Http1Exchange | null = null;
   private requests = 0;
-  private readonly startTime = Date.now();
+  private readonly startTime = loopNow();
   private reqStart = 0;
   private input: Buffer[] = [];
   private inputOff = 0;
@@ -86,7 +87,7 @@ export class Connection implements ExchangeHost {
   // ---- input ----
 
   private onData(chunk: Buffer): void {
-    const now = Date.now();
+    const now = loopNow();
     switch (this.state) {
       case C_IDLE:
         this.state = C_HEAD;
@@ -142,7 +143,7 @@ export class Connection implements ExchangeHost {
     const start = this.inputOff;
     if (this.state === C_IDLE) {
       this.state = C_HEAD;
-      this.reqStart = Date.now();
+      this.reqStart = loopNow();
       this.readDeadline = this.reqStart + this.opts.clientHeaderTimeout;
     }
     const p = this.parser;
@@ -214,7 +215,7 @@ export class Connection implements ExchangeHost {
       ex.bodyFailed('aborted');
       return;
     }
-    this.refreshBodyDeadline(Date.now());
+    this.refreshBodyDeadline(loopNow());
     this.drive();
   }
 
@@ -224,7 +225,7 @@ export class Connection implements ExchangeHost {
     if (ex.messageDone) return this.nextRequest();
     // keep-alive with the body not (fully) read: drop it, then go on (nginx's discard_request_body,
     // bounded by lingering_timeout per read and lingering_time in all)
-    const now = Date.now();
+    const now = loopNow();
     this.lingerEnd = now + this.opts.lingeringTime;
     if (!ex.wantsBody()) ex.discardBody();
     this.refreshBodyDeadline(now);
@@ -235,7 +236,7 @@ export class Connection implements ExchangeHost {
     this.ex = null;
     this.state = C_IDLE;
     this.waitDrain = this.socket.writableNeedDrain;
-    this.readDeadline = Date.now() + this.opts.keepaliveTimeout;
+    this.readDeadline = loopNow() + this.opts.keepaliveTimeout;
     if (this.input.length) this.drive();
     else if (this.clientEnded) this.destroy();
   }
@@ -250,7 +251,7 @@ export class Connection implements ExchangeHost {
 
   outputBlocked(): void {
     if (this.writeDeadline === 0) {
-      this.writeDeadline = Date.now() + this.opts.sendTimeout;
+      this.writeDeadline = loopNow() + this.opts.sendTimeout;
       this.writePending = this.socket.writableLength;
     }
   }
@@ -366,10 +367,10 @@ export class Connection implements ExchangeHost {
     if (s.isPaused()) s.resume();
     if (!linger || this.clientEnded) {
       s.end(() => this.destroy());
-      this.readDeadline = Date.now() + o.lingeringTimeout; // in case the close never completes
+      this.readDeadline = loopNow() + o.lingeringTimeout; // in case the close never completes
       return;
     }
-    const now = Date.now();
+    const now = loopNow();
     this.lingerEnd = now + o.lingeringTime;
     this.readDeadline = now + o.lingeringTimeout;
     s.end();

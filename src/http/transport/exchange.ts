@@ -38,11 +38,24 @@ const B_DONE = 4; // complete (chunks kept when read)
 const B_FAILED = 5;
 
 const EMPTY = Buffer.alloc(0);
-const NO_CHUNKS: Buffer[] = [];
+const SMALL_COPY = 64; // pieces up to this size are copied with a loop (cheaper than set() for a few bytes)
 const COALESCE_MAX = 16384; // below this, one pending response piece set is copied into one write
 const FLUSH_NOW = 65536; // pending body bytes that force a write right away
 
 type BodyCb = (err: BodyError | null, chunks: Buffer[] | null) => void;
+
+/** Request body reading state, created when the body is first wanted. */
+class BodyState {
+  max = 0;
+  len = 0;
+  chunks: Buffer[] = [];
+  cb: BodyCb | null = null;
+  discardCb: ((err: BodyError | null) => void) | null = null;
+  chunkCb: ((chunk: Buffer) => void) | null = null;
+  endCb: ((err: BodyError | null) => void) | null = null;
+  queue: Buffer[] | null = null;
+  overflow = false;
+}
 
 export class Http1Exchange implements Exchange {
   // ---- request ----
@@ -50,16 +63,10 @@ export class Http1Exchange implements Exchange {
   expectContinue = false;
   private continueSent = false;
   private bodyState = B_UNREAD;
-  private bodyMax = 0;
-  private bodyLen = 0;
+  /** the chunks in `b` are the body (false after a discard) */
+  private bodyChunksKept = false;
   private bodyError: BodyError | null = null;
-  private bodyChunks: Buffer[] = NO_CHUNKS;
-  private bodyCb: BodyCb | null = null;
-  private discardCb: ((err: BodyError | null) => void) | null = null;
-  private chunkCb: ((chunk: Buffer) => void) | null = null;
-  private endCb: ((err: BodyError | null) => void) | null = null;
-  private streamQueue: Buffer[] | null = null;
-  private overflow = false;
+  private b: BodyState | null = null;
   /** the whole message (head and body) has been parsed */
   messageDone: boolean;
   // ---- response ----
@@ -78,7 +85,9 @@ export class Http1Exchange implements Exchange {
   private headOnly = false;
   private chunked = false;
   private outHead: string | null = null;
-  private out: (Uint8Array | string)[] = [];
+  // pending body pieces: the first one apart (most responses have one), the others in outMore
+  private out0: Uint8Array | string | null = null;
+  private outMore: (Uint8Array | string)[] | null = null;
   private outLen = 0;
   private flushQueued = false;
   private abortCbs: (() => void)[] | null = null;
@@ -105,7 +114,7 @@ export class Http1Exchange implements Exchange {
   // ---------------------------------------------------------------- request body
 
   readBody(maxSize: number, cb: BodyCb): void {
-    if (this.bodyState === B_DONE) return cb(null, this.bodyChunks === NO_CHUNKS ? [] : this.bodyChunks);
+    if (this.bodyState === B_DONE) return cb(null, this.b && this.bodyChunksKept ? this.b.chunks : []);
     if (this.bodyState === B_FAILED) return cb(this.bodyError, null);
     if (this.bodyState !== B_UNREAD) throw new Error('request body is already being consumed');
     const cl = this.head.contentLength;
@@ -115,10 +124,11 @@ export class Http1Exchange implements Exchange {
       return this.failBody('too_large', cb);
     }
     this.sendContinue();
+    const b = (this.b = new BodyState());
+    b.max = maxSize;
+    b.cb = cb;
+    this.bodyChunksKept = true;
     this.bodyState = B_READING;
-    this.bodyMax = maxSize;
-    this.bodyCb = cb;
-    this.bodyChunks = [];
     this.host.wantBody(this);
   }
 
@@ -129,25 +139,27 @@ export class Http1Exchange implements Exchange {
     }
     if (this.bodyState !== B_UNREAD) throw new Error('request body is already being consumed');
     if (!this.headersSent) this.sendContinue(); // nginx's discard_request_body tests Expect too
+    const b = (this.b = new BodyState());
+    b.discardCb = cb ?? null;
     this.bodyState = B_DISCARDING;
-    this.discardCb = cb ?? null;
     this.host.wantBody(this);
   }
 
   streamBody(onChunk: (chunk: Buffer) => void, onEnd: (err: BodyError | null) => void, maxSize = 0): void {
     if (this.bodyState === B_DONE) {
-      for (const c of this.bodyChunks) onChunk(c);
+      if (this.b && this.bodyChunksKept) for (const c of this.b.chunks) onChunk(c);
       return onEnd(null);
     }
     if (this.bodyState === B_FAILED) return onEnd(this.bodyError);
     if (this.bodyState !== B_UNREAD) throw new Error('request body is already being consumed');
     if (maxSize > 0 && this.head.contentLength > maxSize) return this.failBody('too_large', null, onEnd);
     this.sendContinue();
+    const b = (this.b = new BodyState());
+    b.max = maxSize;
+    b.chunkCb = onChunk;
+    b.endCb = onEnd;
+    b.queue = [];
     this.bodyState = B_STREAMING;
-    this.bodyMax = maxSize;
-    this.chunkCb = onChunk;
-    this.endCb = onEnd;
-    this.streamQueue = [];
     this.host.wantBody(this);
   }
 
@@ -160,64 +172,60 @@ export class Http1Exchange implements Exchange {
   /** @internal body bytes from the parser (called inside llhttp: only store, never call out) */
   sinkBody(chunk: Buffer): void {
     this.requestLength += chunk.length;
-    this.bodyLen += chunk.length;
-    if (this.overflow) return;
-    if (this.bodyMax > 0 && this.bodyLen > this.bodyMax) {
-      this.overflow = true; // chunked body over client_max_body_size
+    const b = this.b;
+    if (b === null || b.overflow) return;
+    b.len += chunk.length;
+    if (b.max > 0 && b.len > b.max) {
+      b.overflow = true; // chunked body over client_max_body_size
       return;
     }
-    if (this.bodyState === B_READING) this.bodyChunks.push(chunk);
-    else if (this.bodyState === B_STREAMING) this.streamQueue!.push(chunk);
+    if (this.bodyState === B_READING) b.chunks.push(chunk);
+    else if (this.bodyState === B_STREAMING) b.queue!.push(chunk);
   }
 
   /** @internal after each parser run over body bytes; `done` when the message is complete */
   afterBodyParse(done: boolean): void {
-    if (this.overflow && (this.bodyState === B_READING || this.bodyState === B_STREAMING)) {
+    const b = this.b!;
+    if (b.overflow && (this.bodyState === B_READING || this.bodyState === B_STREAMING)) {
       // nginx: "client intended to send too large chunked body" → 413, connection closes after
-      const cb = this.bodyCb;
-      const end = this.endCb;
-      this.failBody('too_large', cb, end);
+      this.failBody('too_large', b.cb, b.endCb);
       return;
     }
-    if (this.bodyState === B_STREAMING) this.deliverStream();
+    if (this.bodyState === B_STREAMING) this.deliverStream(b);
     if (!done) return;
     this.messageDone = true;
     const state = this.bodyState;
     this.bodyState = B_DONE;
-    if (state === B_READING) {
-      const cb = this.bodyCb!;
-      this.bodyCb = null;
-      cb(null, this.bodyChunks);
-    } else if (state === B_STREAMING) {
-      const end = this.endCb!;
-      this.chunkCb = this.endCb = null;
-      end(null);
-    } else if (state === B_DISCARDING) {
-      this.bodyChunks = NO_CHUNKS;
-      const cb = this.discardCb;
-      this.discardCb = null;
-      if (cb) cb(null);
-    }
+    const cb = b.cb;
+    const end = b.endCb ?? b.discardCb;
+    b.cb = b.chunkCb = b.endCb = b.discardCb = null;
+    if (state === B_DISCARDING) this.bodyChunksKept = false;
+    if (cb) cb(null, b.chunks);
+    if (end) end(null);
   }
 
   /** @internal client_body_timeout fired or the client went away while the body was wanted */
   bodyFailed(err: BodyError): void {
     if (!this.wantsBody()) return;
-    this.failBody(err, this.bodyCb, this.endCb ?? this.discardCb);
+    const b = this.b!;
+    this.failBody(err, b.cb, b.endCb ?? b.discardCb);
   }
 
-  private deliverStream(): void {
-    const q = this.streamQueue!;
+  private deliverStream(b: BodyState): void {
+    const q = b.queue!;
     if (q.length === 0) return;
-    this.streamQueue = [];
-    for (const c of q) this.chunkCb!(c);
+    b.queue = [];
+    for (const c of q) b.chunkCb!(c);
   }
 
   private failBody(err: BodyError, cb: BodyCb | null, end?: ((err: BodyError | null) => void) | null): void {
     this.bodyState = B_FAILED;
     this.bodyError = err;
-    this.bodyChunks = NO_CHUNKS;
-    this.bodyCb = this.chunkCb = this.endCb = this.discardCb = null;
+    const b = this.b;
+    if (b) {
+      b.chunks = [];
+      b.cb = b.chunkCb = b.endCb = b.discardCb = null;
+    }
     this.forceClose = true; // the rest of the body is never parsed
     if (cb) cb(err, null);
     if (end) end(err);
@@ -285,7 +293,8 @@ export class Http1Exchange implements Exchange {
   write(data: Uint8Array | string): void {
     if (!this.headersSent) throw new Error('write() before writeHead()');
     if (this.finished || this.headOnly || data.length === 0) return;
-    this.out.push(data);
+    if (this.out0 === null) this.out0 = data;
+    else (this.outMore ??= []).push(data);
     this.outLen += data.length;
     this.bodyBytesSent += data.length;
     if (this.outLen >= FLUSH_NOW) this.flushOut(false);
@@ -333,28 +342,28 @@ export class Http1Exchange implements Exchange {
       }
       if (last) post += '0\r\n\r\n';
     }
-    const pieces = this.out;
+    const first = this.out0;
+    const more = this.outMore;
+    this.out0 = null;
+    this.outMore = null;
     const total = pre.length + n + post.length;
     this.outLen = 0;
     if (total === 0) return;
     this.bytesSent += total;
     const s = this.host.socket;
-    if (s.destroyed || !s.writable) {
-      pieces.length = 0;
-      return;
-    }
+    if (s.destroyed || !s.writable) return;
     let ok: boolean;
-    if (pieces.length === 0) ok = s.write(pre + post, 'latin1');
-    else if (total <= COALESCE_MAX) ok = s.write(concatPieces(pre, pieces, post, total));
+    if (first === null) ok = s.write(pre + post, 'latin1');
+    else if (total <= COALESCE_MAX) ok = s.write(concatPieces(pre, first, more, post, total));
     else {
       s.cork();
       if (pre) s.write(pre, 'latin1');
-      for (const p of pieces) typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
+      writePiece(s, first);
+      if (more) for (const p of more) writePiece(s, p);
       ok = post ? s.write(post, 'latin1') : true;
       s.uncork();
       ok = ok && !s.writableNeedDrain;
     }
-    pieces.length = 0; // the socket keeps its own references to the data
     if (!ok) this.host.outputBlocked();
   }
 
@@ -394,16 +403,26 @@ function flushTick(ex: Http1Exchange): void {
   ex.flushQueuedOutput();
 }
 
-function concatPieces(pre: string, pieces: (Uint8Array | string)[], post: string, total: number): Buffer {
+function writePiece(s: net.Socket, p: Uint8Array | string): void {
+  if (typeof p === 'string') s.write(p, 'latin1');
+  else s.write(p);
+}
+
+/** Header, body pieces and chunk trailer in one buffer: one socket write. */
+function concatPieces(pre: string, first: Uint8Array | string, more: (Uint8Array | string)[] | null, post: string,
+  total: number): Buffer {
   const buf = Buffer.allocUnsafe(total) as FastBuffer;
   let off = pre.length ? buf.latin1Write(pre, 0) : 0;
-  for (const p of pieces) {
-    if (typeof p === 'string') off += buf.latin1Write(p, off);
-    else {
-      buf.set(p, off);
-      off += p.length;
-    }
-  }
+  off = copyPiece(buf, first, off);
+  if (more) for (const p of more) off = copyPiece(buf, p, off);
   if (post.length) buf.latin1Write(post, off);
   return buf;
+}
+
+function copyPiece(buf: FastBuffer, p: Uint8Array | string, off: number): number {
+  if (typeof p === 'string') return off + buf.latin1Write(p, off);
+  const n = p.length;
+  if (n <= SMALL_COPY) for (let i = 0; i < n; i++) buf[off + i] = p[i];
+  else buf.set(p, off);
+  return off + n;
 }
