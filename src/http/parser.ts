@@ -114,7 +114,13 @@ const F_CONTENT_LENGTH = 1 << 5;
 const F_TRANSFER_ENCODING = 1 << 9;
 const E_PAUSED: number = ERROR.PAUSED;
 const E_INVALID_URL: number = ERROR.INVALID_URL;
+const E_INVALID_METHOD: number = ERROR.INVALID_METHOD;
 const TYPE_REQUEST = 1;
+
+/** Known methods of each length, standing in for unknown ones (no special meaning in llhttp). */
+const STAND_IN: (Buffer | undefined)[] = [];
+for (const m of ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND', 'PROPPATCH', 'MKACTIVITY', 'UNSUBSCRIBE'])
+  STAND_IN[m.length] = Buffer.from(m);
 
 const METHOD_NAMES: string[] = [];
 for (const [name, n] of Object.entries(METHODS)) METHOD_NAMES[n as number] = name;
@@ -202,6 +208,12 @@ export class RequestParser implements HttpRequestParser {
   private upgraded = false;
   private sanitize = false;
   private retried = false;
+  // a method llhttp does not know (nginx takes any [A-Z_-]+): parsed with a stand-in of the same
+  // length written over it in wasm memory, reported under its real name
+  private customMethod = '';
+  private standIn: Buffer | null = null;
+  private standInBuf: Buffer | null = null;
+  private standInAt = 0;
   /** bytes of the current head received in earlier buffers, kept for rawHeader */
   private parts: Buffer[] = [];
   private partsLen = 0;
@@ -233,6 +245,7 @@ export class RequestParser implements HttpRequestParser {
     if (this.state !== ST_BODY) this.msgStart = start;
     const len = buf.length - start;
     copyIn(m, buf, start, len);
+    if (this.standInBuf === buf && this.standInAt >= start) u8.set(this.standIn!, inPtr + this.standInAt - start);
     if (this.sanitize) this.sanitizeRequestLine(len);
     this.result = NEED_MORE;
     current = this;
@@ -285,6 +298,11 @@ export class RequestParser implements HttpRequestParser {
     const pos = m.llhttp_get_error_pos(this.ptr) - curBase;
     // llhttp rejects raw bytes >= 0x80 in the request target; nginx accepts them. Re-parse the
     // message once with those bytes masked in wasm memory (strings are still cut from `buf`).
+    if (ret === E_INVALID_METHOD && this.customMethod === '' && this.partsLen === 0 && this.standInFor(buf)) {
+      this.state = ST_IDLE;
+      m.llhttp_reset(this.ptr);
+      return this.execute(buf, this.msgStart);
+    }
     if (ret === E_INVALID_URL && !this.retried && this.partsLen === 0 && buf[pos] >= 0x80) {
       this.retried = true;
       this.sanitize = true;
@@ -312,6 +330,21 @@ export class RequestParser implements HttpRequestParser {
     this.errorReason = status === 414 ? 'client sent too long URI' : 'client sent too large request';
     this.errorPos = pos;
     return FAILED;
+  }
+
+  /** Set up a stand-in when the message in buf starts with an unknown method token nginx accepts. */
+  private standInFor(buf: Buffer): boolean {
+    let i = this.msgStart;
+    while (i < buf.length && (buf[i] === 13 || buf[i] === 10)) i++;
+    const at = i;
+    for (let c = buf[i]; (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x2d; c = buf[++i]);
+    const standIn = STAND_IN[i - at];
+    if (i === at || buf[i] !== 0x20 || standIn === undefined) return false;
+    this.customMethod = (buf as FastBuffer).latin1Slice(at, i);
+    this.standIn = standIn;
+    this.standInBuf = buf;
+    this.standInAt = at;
+    return true;
   }
 
   /** Mask bytes >= 0x80 of the request line in the wasm copy (see `failed`). */
@@ -384,7 +417,7 @@ export class RequestParser implements HttpRequestParser {
       const last = v.charCodeAt(v.length - 1);
       if (last === 32 || last === 9) hs[i] = v.trimEnd(); // nginx drops trailing OWS too
     }
-    h.method = METHOD_NAMES[u8[p + 41]] ?? '';
+    h.method = this.customMethod || (METHOD_NAMES[u8[p + 41]] ?? '');
     h.httpMajor = u8[p + 42];
     h.httpMinor = u8[p + 43];
     const flags = u8[p + 50] | (u8[p + 51] << 8);
@@ -413,6 +446,10 @@ export class RequestParser implements HttpRequestParser {
     this.upgraded = this.head!.upgrade;
     this.retried = false;
     this.sanitize = false;
+    if (this.customMethod !== '') {
+      this.customMethod = '';
+      this.standIn = this.standInBuf = null;
+    }
     return E_PAUSED;
   }
 

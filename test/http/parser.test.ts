@@ -96,7 +96,33 @@ describe('RequestParser', () => {
     // the next message on the same parser is parsed normally
     expect(p.execute(b('GET /next HTTP/1.1\r\nHost: a\r\n\r\n'), 0)).toBe(HEAD_DONE);
     expect(p.head!.uri).toBe('/next');
+    // with an unknown method too
+    expect(p.execute(b('FOO /\xe9 HTTP/1.1\r\nHost: a\r\n\r\n'), 0)).toBe(HEAD_DONE);
+    expect([p.head!.method, p.head!.uri]).toEqual(['FOO', '/\xe9']);
     p.destroy();
+  });
+
+  it('accepts methods llhttp does not know, as nginx does ([A-Z_-]+)', () => {
+    const { p, body } = parser();
+    for (const m of ['FOO', 'BREW', 'XPATC', 'MY-VRB', 'CUSTOM_', 'X-METHOD', 'MY_METHOD', 'ABCDEFGHIJ', 'ABCDEFGHIJK']) {
+      const r = p.execute(b(`${m} /x HTTP/1.1\r\nHost: a\r\n\r\n`), 0);
+      expect(r, m).toBe(HEAD_DONE);
+      expect(p.head!.method).toBe(m);
+      expect(p.head!.rawHeader.toString()).toBe(`${m} /x HTTP/1.1\r\nHost: a\r\n\r\n`);
+    }
+    const buf = b('FOO /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /n HTTP/1.1\r\n\r\n');
+    expect(p.execute(buf, 0)).toBe(HEAD);
+    expect(p.execute(buf, p.consumed)).toBe(DONE);
+    expect(Buffer.concat(body).toString()).toBe('hi');
+    expect(p.execute(buf, p.consumed)).toBe(HEAD_DONE);
+    expect(p.head!.method).toBe('GET');
+    p.destroy();
+    for (const bad of ['foo / HTTP/1.1\r\n\r\n', 'ABCDEFGHIJKLMNOP / HTTP/1.1\r\n\r\n', 'F\x01O / HTTP/1.1\r\n\r\n']) {
+      const q = parser().p;
+      expect(q.execute(b(bad), 0), bad).toBe(FAILED);
+      expect(q.errorName).toBe('HPE_INVALID_METHOD');
+      q.destroy();
+    }
   });
 
   it('reports errors with the llhttp errno name, reason and offset', () => {

@@ -76,6 +76,13 @@ describe('transport: keep-alive and pipelining', () => {
     expect(seen[0].requestLength).toBe(GET('/x').length);
   });
 
+  it('accepts methods outside llhttp\'s list, like nginx', async () => {
+    srv = await serve((ex) => echo(ex));
+    const r = await raw(srv.port, ['PURGE /a HTTP/1.1\r\nHost: a\r\n\r\nMY_VERB /b HTTP/1.1\r\nHost: a\r\n\r\n'],
+      { until: (d) => d.includes('#2') });
+    expect(parseResponses(r.data).map((x) => x.body)).toEqual(['PURGE /a HTTP/1.1 #1\n', 'MY_VERB /b HTTP/1.1 #2\n']);
+  });
+
   it('HTTP/1.0 closes by default and keeps alive with Connection: keep-alive', async () => {
     srv = await serve((ex) => echo(ex));
     const r = await raw(srv.port, ['GET /old HTTP/1.0\r\n\r\n']);
