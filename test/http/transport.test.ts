@@ -333,3 +333,19 @@ describe('transport: request bodies', () => {
     expect(aborted).toBe(true);
   });
 });
+
+describe('transport: taking the socket over', () => {
+  it('a 101 answer, then detach() hands over the socket and the bytes already received', async () => {
+    srv = await serve((ex) => {
+      expect(ex.head.upgrade).toBe(true);
+      ex.writeHead(101, 'Switching Protocols', ['Upgrade', 'websocket']);
+      const { socket, buffered } = ex.detach();
+      socket.write('early=' + (buffered?.toString() ?? '') + ';');
+      socket.on('data', (d: Buffer) => socket.write('echo=' + d.toString() + ';'));
+      expect(srv!.t.connectionCount).toBe(0);
+    });
+    const r = await raw(srv.port, ['GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nEARLY', 'LATER'],
+      { until: (d) => d.includes('echo=LATER;') });
+    expect(r.data).toBe('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nearly=EARLY;echo=LATER;');
+  });
+});
