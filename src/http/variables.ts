@@ -39,6 +39,9 @@ export function getVariable(req: any, name: string): string | null {
     const p = prefixed[i];
     if (name.startsWith(p.prefix)) return p.get(req, name.slice(p.prefix.length));
   }
+  // declared with `set` somewhere but not assigned in this request: nginx's ngx_http_rewrite_var
+  // gives an empty value (and logs "using uninitialized variable" at info level)
+  if (req.worker.declaredVars.has(name)) return '';
   // capture groups by number through ngx.var[1]
   if (name.length === 1 && name >= '0' && name <= '9') {
     const caps = req.captures;

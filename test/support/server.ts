@@ -16,7 +16,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
 
 export interface ServerOptions {
-  /** text placed inside http { } before the server block */
+  /** text placed inside http { } before the server block ("\${PORT}" = the test server's port) */
   http?: string;
   /** text placed at the top level (main context) */
   main?: string;
@@ -101,7 +101,8 @@ ${serverConfig}
     }
 }
 `;
-  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), conf);
+  // "\${PORT}" in any part of the config stands for the server's port (extra server blocks)
+  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), conf.replaceAll('${PORT}', String(port)));
   const child = spawn(process.execPath, [CLI, '-p', prefix, '-c', 'conf/nginx.conf'], {
     cwd: prefix,
     stdio: ['ignore', 'pipe', 'pipe'],
