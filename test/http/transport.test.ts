@@ -34,6 +34,19 @@ describe('transport: keep-alive and pipelining', () => {
     ]);
   });
 
+  it('does not start the next pipelined request inside end() of an asynchronous answer', async () => {
+    const order: string[] = [];
+    srv = await serve((ex) => {
+      order.push('start ' + ex.head.uri);
+      setTimeout(() => {
+        echo(ex);
+        order.push('ended ' + ex.head.uri);
+      }, 10);
+    });
+    await raw(srv.port, [GET('/a') + GET('/b')], { until: (d) => d.includes('#2') });
+    expect(order).toEqual(['start /a', 'ended /a', 'start /b', 'ended /b']);
+  });
+
   it('stops parsing pipelined requests while the client does not read the answers', async () => {
     let handled = 0;
     const big = Buffer.alloc(256 * 1024, 97);
@@ -191,6 +204,28 @@ describe('transport: response framing', () => {
     expect(rs[0].header('keep-alive')).toBe('timeout=30');
     expect(rs[1].header('connection')).toBe('close');
     expect(rs[1].header('keep-alive')).toBeUndefined();
+  });
+
+  it('streams large bodies correctly, chunked and with a length', async () => {
+    const piece = Buffer.alloc(50000);
+    for (let i = 0; i < piece.length; i++) piece[i] = 97 + (i % 26);
+    srv = await serve((ex) => {
+      const withLength = ex.head.uri === '/len';
+      ex.writeHead(200, null, [], withLength ? { contentLength: piece.length * 5 + 3 } : {});
+      for (let i = 0; i < 5; i++) ex.write(piece);
+      ex.write('end');
+      ex.end();
+    });
+    const expected = piece.toString('latin1').repeat(5) + 'end';
+    const r = await raw(srv.port, [GET('/chunked') + GET('/len')], {
+      until: (d) => d.endsWith('end') && d.split('HTTP/1.1 200').length === 3,
+      timeoutMs: 5000,
+    });
+    const rs = parseResponses(r.data);
+    expect(rs[0].chunked).toBe(true);
+    expect(rs[0].body === expected).toBe(true);
+    expect(rs[1].header('content-length')).toBe(String(expected.length));
+    expect(rs[1].body === expected).toBe(true);
   });
 
   it('flush(cb) sends what is pending and calls back once written', async () => {

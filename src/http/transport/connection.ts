@@ -123,7 +123,7 @@ export class Connection implements ExchangeHost {
   }
 
   /** Parse queued input while the state allows it. Never re-entered: callbacks only change state. */
-  private drive(): void {
+  drive(): void {
     if (this.driving) return;
     this.driving = true;
     try {
@@ -237,8 +237,11 @@ export class Connection implements ExchangeHost {
     this.state = C_IDLE;
     this.waitDrain = this.socket.writableNeedDrain;
     this.readDeadline = loopNow() + this.opts.keepaliveTimeout;
-    if (this.input.length) this.drive();
-    else if (this.clientEnded) this.destroy();
+    if (this.input.length) {
+      // pipelined: inside the parse loop (the handler answered synchronously) the loop goes on;
+      // otherwise start the next request once the caller of end() has returned, not inside it
+      if (!this.driving) process.nextTick(driveLater, this);
+    } else if (this.clientEnded) this.destroy();
   }
 
   private onDrain(): void {
@@ -445,4 +448,8 @@ export class Connection implements ExchangeHost {
     this.release();
     return { socket: s, buffered };
   }
+}
+
+function driveLater(c: Connection): void {
+  c.drive();
 }
