@@ -23,6 +23,7 @@ import '../config/apply-lua.js';
 import '../http/core-filters.js';
 import '../modules/echo.js';
 import '../modules/headers-more.js';
+import '../modules/set-misc-directives.js';
 
 export interface WorkerOptions {
   id: number;
