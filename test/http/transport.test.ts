@@ -45,6 +45,10 @@ describe('transport: keep-alive and pipelining', () => {
     });
     await raw(srv.port, [GET('/a') + GET('/b')], { until: (d) => d.includes('#2') });
     expect(order).toEqual(['start /a', 'ended /a', 'start /b', 'ended /b']);
+    // the same with an unread body dropped in between
+    order.length = 0;
+    await raw(srv.port, ['POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc' + GET('/q')], { until: (d) => d.includes('#2') });
+    expect(order).toEqual(['start /p', 'ended /p', 'start /q', 'ended /q']);
   });
 
   it('stops parsing pipelined requests while the client does not read the answers', async () => {

@@ -216,7 +216,10 @@ export class Connection implements ExchangeHost {
       return;
     }
     this.refreshBodyDeadline(loopNow());
-    this.drive();
+    // a finished exchange only drops its body, then the next request starts: not inside end()
+    if (ex.finished) {
+      if (!this.driving) process.nextTick(driveLater, this);
+    } else this.drive();
   }
 
   responseDone(ex: Http1Exchange): void {
@@ -229,7 +232,7 @@ export class Connection implements ExchangeHost {
     this.lingerEnd = now + this.opts.lingeringTime;
     if (!ex.wantsBody()) ex.discardBody();
     this.refreshBodyDeadline(now);
-    this.drive();
+    if (!this.driving) process.nextTick(driveLater, this); // not inside end(): see nextRequest
   }
 
   private nextRequest(): void {
