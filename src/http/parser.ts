@@ -55,6 +55,8 @@ export interface HttpRequestParser {
   readonly errorReason: string;
   /** after FAILED: offset of the offending byte in the buffer given to execute */
   readonly errorPos: number;
+  /** after FAILED: the same offset counted from the start of the message (its first byte is 0) */
+  readonly errorOffset: number;
   /** after FAILED: 414 or 494 when a size limit was hit, else 0 */
   readonly limitStatus: number;
   /** Parse buf from start. Body bytes go to the onBody sink given at construction. */
@@ -196,6 +198,7 @@ export class RequestParser implements HttpRequestParser {
   errorName = '';
   errorReason = '';
   errorPos = 0;
+  errorOffset = 0;
   limitStatus = 0;
   private ptr: number;
   private state = ST_IDLE;
@@ -313,6 +316,7 @@ export class RequestParser implements HttpRequestParser {
     this.errno = ret;
     this.errorName = this.limitStatus ? 'HPE_HEADER_OVERFLOW' : (ERRNO_NAMES[ret] ?? 'HPE_UNKNOWN');
     this.errorPos = pos;
+    this.errorOffset = this.state === ST_BODY ? -1 : this.partsLen + pos - this.msgStart;
     if (this.limitStatus === 0) this.errorReason = cString(m.llhttp_get_error_reason(this.ptr));
     return FAILED;
   }
@@ -329,6 +333,7 @@ export class RequestParser implements HttpRequestParser {
     this.errorName = 'HPE_HEADER_OVERFLOW';
     this.errorReason = status === 414 ? 'client sent too long URI' : 'client sent too large request';
     this.errorPos = pos;
+    this.errorOffset = this.partsLen + pos - this.msgStart;
     return FAILED;
   }
 

@@ -106,7 +106,8 @@ export interface Exchange extends ConnectionInfo {
   readonly requestLength: number;
   /** Read the whole body (maxSize 0 = unlimited). cb may run synchronously. Errors: 'too_large'
    *  (→ 413), 'timeout' (client_body_timeout: the transport closes the connection, nginx logs 408 and
-   *  sends nothing), 'aborted' (client went away). Reading twice returns the same chunks. */
+   *  sends nothing), 'aborted' (client went away), 'invalid' (bad chunked body: the transport
+   *  answered 400 and closes). Reading twice returns the same chunks. */
   readBody(maxSize: number, cb: (err: BodyError | null, chunks: Buffer[] | null) => void): void;
   /** Drop the body (it is dropped anyway once the response ends). */
   discardBody(cb?: (err: BodyError | null) => void): void;
@@ -147,7 +148,7 @@ export interface ClientErrorInfo extends ConnectionInfo {
   code: string;
   /** error log text, close to nginx's ("client sent invalid method", "client timed out"...) */
   reason: string;
-  /** offset of the bad byte in the request head, -1 when unknown */
+  /** offset of the bad byte from the start of the request, -1 when unknown (or in the body) */
   pos: number;
   /** the request line as received (possibly partial), for $request */
   requestLine: string;

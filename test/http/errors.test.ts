@@ -79,6 +79,7 @@ describe('bad requests over a socket', () => {
     await start();
     await expectRejected('GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n', 400);
     expect(srv!.errors[0].code).toBe('HPE_INVALID_HEADER_TOKEN');
+    expect(srv!.errors[0].pos).toBe('GET / HTTP/1.1\r\nHost: a\r\nBad'.length);
     expect(srv!.errors[0].requestLine).toBe('GET / HTTP/1.1');
     expect(srv!.errors[0].responded).toBe(true);
     await expectRejected('GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n', 400);

@@ -278,7 +278,7 @@ export class Connection implements ExchangeHost {
       if (this.ex.headersSent) return this.destroy();
       status = 400;
     }
-    this.reject(status, p.errorName, reason, head && this.state === C_REQUEST ? head : null, p.errorPos, bytes);
+    this.reject(status, p.errorName, reason, head && this.state === C_REQUEST ? head : null, p.errorOffset, bytes);
   }
 
   /** Answer with nginx's error page and close (these errors leave keep-alive off in nginx). */
