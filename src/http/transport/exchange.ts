@@ -116,6 +116,7 @@ export class Http1Exchange implements Exchange {
   readBody(maxSize: number, cb: BodyCb): void {
     if (this.bodyState === B_DONE) return cb(null, this.b && this.bodyChunksKept ? this.b.chunks : []);
     if (this.bodyState === B_FAILED) return cb(this.bodyError, null);
+    if (this.bodyState === B_DISCARDING) return cb(null, []); // nginx: a discarded body reads empty
     if (this.bodyState !== B_UNREAD) throw new Error('request body is already being consumed');
     const cl = this.head.contentLength;
     if (maxSize > 0 && cl > maxSize) {
