@@ -48,6 +48,7 @@ export function runLuaPhase(req: Request, code: LuaCode, phase: string): number 
   }
   const task = new RequestTask(entryHost, phase, req);
   req.task = task;
+  if (req.loc.s.luaCheckClientAbort) req.worker.hooks.watchClientAbort(req);
   req.exitCode = null;
   startTask(task, ref, 0);
   task.syncStart = false;

@@ -201,8 +201,8 @@ function exitRequestedAbort(root: LuaTask): void {
 
 /** Register a light thread spawned by the running task and start it (it runs until its first
  *  yield before spawn returns). The function and its nargs arguments are on co's stack. */
-export function startThread(t: LuaTask, co: LuaState, coRef: number, nargs: number): void {
-  const spawner = current!;
+export function startThread(t: LuaTask, co: LuaState, coRef: number, nargs: number, spawnedBy: LuaTask | null = null): void {
+  const spawner = spawnedBy ?? current!;
   t.co = co;
   t.coRef = coRef;
   t.spawner = spawner;

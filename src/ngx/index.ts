@@ -9,8 +9,10 @@ import './var.js';
 import './header.js';
 import './req.js';
 import './location.js';
+import './socket.js';
 import './timer.js';
 import './thread.js';
+import './abort.js';
 import './worker-api.js';
 import './cjson.js';
 import './misc.js';
@@ -18,3 +20,7 @@ import './time.js';
 import './re.js';
 import './codec.js';
 import './ndk.js';
+import './semaphore.js';
+import './resty-crypto.js';
+// its installer also loads resty.core (which needs no other API group) into each new VM
+import './resty-core.js';

@@ -91,6 +91,10 @@ function emit(L: LuaState, newline: boolean, fname: string): number {
     pushString(L, 'seen eof');
     return 2;
   }
+  if (clientGone(req)) {
+    sink.len = 0;
+    return outputError(L);
+  }
   if (req.method === 'HEAD' && req.headerSent) {
     sink.len = 0;
     lua.lua_pushnumber(L, 1);
@@ -100,6 +104,18 @@ function emit(L: LuaState, newline: boolean, fname: string): number {
   if (data.length > 0 || !req.headerSent) output(req, data, false);
   lua.lua_pushnumber(L, 1);
   return 1;
+}
+
+/** The client closed the connection: writes fail like nginx's output filter chain does. */
+function clientGone(req: Request): boolean {
+  const x = req.main.transport;
+  return x !== null && x.aborted === true;
+}
+
+function outputError(L: LuaState): number {
+  lua.lua_pushnil(L);
+  pushString(L, 'nginx output filter error');
+  return 2;
 }
 
 function ngxSay(L: LuaState): number {
@@ -118,6 +134,7 @@ function ngxFlush(L: LuaState): number {
     pushString(L, 'seen eof');
     return 2;
   }
+  if (clientGone(req)) return outputError(L);
   const wait = lua.lua_toboolean(L, 1);
   if (!wait || !currentTask() || (Ctx as Record<string, number>)[currentTask()!.kind] === undefined) {
     flush(req, false, null);
@@ -142,6 +159,7 @@ function ngxEof(L: LuaState): number {
     return 2;
   }
   req.ext.eofSeen = true;
+  if (clientGone(req)) return outputError(L);
   output(req, null, true);
   lua.lua_pushnumber(L, 1);
   return 1;

@@ -54,6 +54,16 @@ function pushResults(L: LuaState, t: UserThread): number {
   return 2;
 }
 
+/** Start the function at the top of `from`'s stack as a light thread of `root` (ngx.on_abort). */
+export function spawnFromJs(root: LuaTask, from: LuaState): void {
+  const co = lua.lua_newthread(from);
+  const ref = lauxlib.luaL_ref(from, lua.LUA_REGISTRYINDEX);
+  lua.lua_xmove(from, co, 1);
+  const t = new UserThread(userHost, root.kind, root.req);
+  byCo.set(co, t);
+  startThread(t, co, ref, 0, root);
+}
+
 function spawn(L: LuaState): number {
   checkContext(L, YIELDABLE);
   lauxlib.luaL_checktype(L, 1, lua.LUA_TFUNCTION);

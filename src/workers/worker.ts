@@ -12,6 +12,7 @@ import { finalize, dateHeader, serverTokens, output, endRequest, sendHeader } fr
 import { runLuaLog } from '../http/lua-handlers.js';
 import { subrequestDone } from '../http/subrequest.js';
 import { timers } from '../ngx/timer.js';
+import { watchClientAbort } from '../ngx/abort.js';
 import { createLuaRuntime } from '../lua/runtime.js';
 import type { LuaVM } from '../lua/vm.js';
 import { LuaTask, TaskEnd, startTask, type TaskHost } from '../lua/scheduler.js';
@@ -273,6 +274,10 @@ export class Worker {
     req.headersOut.contentLength = Buffer.byteLength(text, 'latin1');
     output(req, Buffer.from(text, 'latin1'), true);
     endRequest(req);
+  }
+
+  watchClientAbort(req: Request): void {
+    watchClientAbort(req);
   }
 
   taskEnded(_req: Request, _task: LuaTask): void {
