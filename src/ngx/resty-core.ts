@@ -1,0 +1,200 @@
+// Native half of the lua-resty-core modules in lua/ngx/ and lua/resty/core/ that need facts from
+// the worker: ngx.process (process type, master pid), ngx.errlog (lua_capture_error_log buffer,
+// raw_log, filter level) and resty.core.time (monotonic clock). require "tsresty.core".
+import { lua, lauxlib } from 'fengari';
+import { S, pushBytes, pushString, luaError, type LuaState } from '../lua/bridge.js';
+import { defineNgxApi, definePreload } from './registry.js';
+import { currentKind } from './context.js';
+import { errorLog, Level } from '../log/errorlog.js';
+
+let worker: any = null;
+
+// ---- ngx.process -------------------------------------------------------------------------------
+
+function processType(L: LuaState): number {
+  const master = worker ? Boolean(worker.conf?.masterProcess) : false;
+  if (!master) pushString(L, 'single');
+  else pushString(L, currentKind() === 'init' ? 'master' : 'worker');
+  return 1;
+}
+
+function masterPid(L: LuaState): number {
+  lua.lua_pushnumber(L, process.pid);
+  return 1;
+}
+
+// ---- resty.core.time ---------------------------------------------------------------------------
+
+function monotonicMsec(L: LuaState): number {
+  lua.lua_pushnumber(L, Math.floor(performance.now() + performance.timeOrigin - START));
+  return 1;
+}
+function monotonicTime(L: LuaState): number {
+  lua.lua_pushnumber(L, Math.floor(performance.now() + performance.timeOrigin - START) / 1000);
+  return 1;
+}
+// monotonic values count from an arbitrary origin; start near "uptime" like CLOCK_MONOTONIC does
+const START = performance.timeOrigin - Math.floor(process.uptime() * 1000);
+
+// ---- ngx.errlog ----------------------------------------------------------------------------------
+
+interface Entry {
+  level: number;
+  time: number;
+  msg: Uint8Array;
+}
+
+/** lua_capture_error_log SIZE: a byte-bounded ring of log lines, oldest dropped first. */
+class Capture {
+  entries: Entry[] = [];
+  head = 0;
+  bytes = 0;
+  filter = Level.Debug;
+  constructor(readonly size: number) {}
+  add(level: number, line: string): void {
+    if (level > this.filter) return;
+    const end = line.endsWith('\n') ? line.length - 1 : line.length;
+    const msg = Buffer.from(line.slice(0, end), 'latin1');
+    const cost = msg.length + 32;
+    if (cost > this.size) return;
+    this.entries.push({ level, time: Date.now() / 1000, msg });
+    this.bytes += cost;
+    while (this.bytes > this.size) {
+      const old = this.entries[this.head++];
+      this.bytes -= old.msg.length + 32;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+let capture: Capture | null = null;
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(s);
+  if (!m) return 0;
+  const mul = { '': 1, k: 1024, m: 1024 * 1024, g: 1024 * 1024 * 1024 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * mul;
+}
+
+function setupCapture(w: any): void {
+  const dirs: { name: string; args: string[] }[] = w?.conf?.unimplemented ?? [];
+  const d = dirs.find((x) => x.name === 'lua_capture_error_log');
+  if (!d) return;
+  const size = parseSize(d.args[0] ?? '');
+  if (size <= 0) return;
+  capture = new Capture(size);
+  const c = capture;
+  errorLog.taps.push((level, line) => c.add(level, line));
+}
+
+function notSet(L: LuaState): number {
+  return luaError(L, 'directive "lua_capture_error_log" is not set');
+}
+
+/** get_logs(max?, res?) -> res (flat: level, time, msg, level, time, msg...) */
+function getLogs(L: LuaState): number {
+  const c = capture;
+  if (c === null) return notSet(L);
+  let max = c.entries.length - c.head;
+  if (!lua.lua_isnoneornil(L, 1)) {
+    const m = lauxlib.luaL_checknumber(L, 1);
+    if (m > 0 && m < max) max = Math.floor(m);
+  }
+  if (lua.lua_type(L, 2) === lua.LUA_TTABLE) lua.lua_pushvalue(L, 2);
+  else lua.lua_createtable(L, max * 3, 0);
+  let n = 0;
+  for (let i = 0; i < max; i++) {
+    const e = c.entries[c.head + i];
+    c.bytes -= e.msg.length + 32;
+    lua.lua_pushnumber(L, e.level);
+    lua.lua_rawseti(L, -2, ++n);
+    lua.lua_pushnumber(L, e.time);
+    lua.lua_rawseti(L, -2, ++n);
+    pushBytes(L, e.msg);
+    lua.lua_rawseti(L, -2, ++n);
+  }
+  // a user-fed table gets a trailing hole so #res is right
+  lua.lua_pushnil(L);
+  lua.lua_rawseti(L, -2, n + 1);
+  c.head += max;
+  if (c.head === c.entries.length) {
+    c.entries = [];
+    c.head = 0;
+    c.bytes = 0;
+  }
+  return 1;
+}
+
+function checkLevel(L: LuaState, idx: number): number {
+  if (lua.lua_type(L, idx) !== lua.LUA_TNUMBER) luaError(L, 'bad log level');
+  const lv = lua.lua_tonumber(L, idx);
+  if (lv < Level.Stderr || lv > Level.Debug || lv !== Math.floor(lv)) luaError(L, 'bad log level');
+  return lv;
+}
+
+function setFilterLevel(L: LuaState): number {
+  const lv = checkLevel(L, 1);
+  if (capture === null) return notSet(L);
+  capture.filter = lv;
+  lua.lua_pushboolean(L, true);
+  return 1;
+}
+
+function sysFilterLevel(L: LuaState): number {
+  lua.lua_pushnumber(L, errorLog.level);
+  return 1;
+}
+
+function rawLog(L: LuaState): number {
+  const lv = checkLevel(L, 1);
+  if (lua.lua_type(L, 2) !== lua.LUA_TSTRING) luaError(L, 'bad argument #2 to \'raw_log\' (must be a string)');
+  const msg = Buffer.from(lua.lua_tolstring(L, 2)).toString('latin1');
+  errorLog.write(lv, msg, null);
+  return 0;
+}
+
+const FNS: Record<string, (L: LuaState) => number> = {
+  process_type: processType,
+  master_pid: masterPid,
+  monotonic_msec: monotonicMsec,
+  monotonic_time: monotonicTime,
+  errlog_get_logs: getLogs,
+  errlog_set_filter_level: setFilterLevel,
+  errlog_sys_filter_level: sysFilterLevel,
+  errlog_raw_log: rawLog,
+};
+
+/** lua-nginx-module 0.10.16+ loads resty.core into every VM before any user code (honouring
+ *  lua_package_path); a failure aborts start-up with its alert. */
+function loadRestyCore(L: LuaState): void {
+  const top = lua.lua_gettop(L);
+  lua.lua_getglobal(L, S('require'));
+  pushString(L, 'resty.core');
+  if (lua.lua_pcall(L, 1, 0, 0) !== lua.LUA_OK) {
+    const reason = Buffer.from(lua.lua_tolstring(L, -1) ?? S('?')).toString('latin1');
+    lua.lua_settop(L, top);
+    const msg = `failed to load the 'resty.core' module (https://github.com/openresty/lua-resty-core); ensure you are using an OpenResty release from https://openresty.org/en/download.html (reason: ${reason})`;
+    errorLog.write(Level.Alert, msg, null);
+    throw new Error(msg);
+  }
+  lua.lua_settop(L, top);
+}
+
+// resty/core.lua requires nothing, so the installer order does not matter.
+defineNgxApi('resty-core', (L, env) => {
+  worker = env.worker;
+  if (capture === null) setupCapture(worker);
+  loadRestyCore(L);
+});
+
+definePreload('tsresty.core', (L) => {
+  lua.lua_createtable(L, 0, Object.keys(FNS).length);
+  for (const k of Object.keys(FNS)) {
+    lua.lua_pushcfunction(L, FNS[k]);
+    lua.lua_setfield(L, -2, S(k));
+  }
+  return 1;
+});
