@@ -24,3 +24,4 @@ import './semaphore.js';
 import './resty-crypto.js';
 // its installer also loads resty.core (which needs no other API group) into each new VM
 import './resty-core.js';
+import './resty-redis.js';
