@@ -27,7 +27,9 @@ function clientAborted(req: Request): void {
   logError(Level.Info, 'client prematurely closed connection', req);
   const task = req.task as LuaTask | null;
   const ref = req.ext.onAbortRef as number | undefined;
-  if (ref && task && !task.done) {
+  // the entry thread may have returned already while its light threads still run
+  const alive = task !== null && (!task.root.done || task.root.deferredEnd !== null);
+  if (ref && alive) {
     req.ext.onAbortRef = 0;
     const L = req.worker.vm.L;
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
@@ -35,9 +37,10 @@ function clientAborted(req: Request): void {
     spawnFromJs(task.root, L);
     return;
   }
-  if (task && !task.done) {
+  if (alive) {
     killThreads(task.root);
     task.root.done = false;
+    task.root.deferredEnd = null;
     req.exitCode = 499;
     finishTask(task.root, TaskEnd.Exit, null);
     return;
