@@ -224,12 +224,12 @@ function maybeEnd(req: Request, ctx: EchoCtx): void {
   if (ctx.done && ctx.pendingSubs === 0 && !req.finalized) endRequest(req);
 }
 
-/** A command failed with an HTTP status (or NGX_ERROR). */
+/** A command failed with an HTTP status or NGX_ERROR (which closes the connection, as it does
+ *  in nginx; so does a status once the header is out). */
 function fail500(req: Request, rc: number): void {
   if (req.finalized) return;
-  if (rc === NGX_ERROR || rc < 0) {
-    if (req.headerSent) closeRequest(req);
-    else finalize(req, 500);
+  if (rc === NGX_ERROR || rc < 0 || req.headerSent) {
+    closeRequest(req);
     return;
   }
   finalize(req, rc);
@@ -303,41 +303,31 @@ function execCmd(req: Request, h: EchoHandler, ctx: EchoCtx, cmd: EchoCmd): numb
       return OK;
     }
     case 'echo_sleep': {
-      const delay = atof(args[0] ?? '');
-      if (!(delay >= 0.001)) {
+      const ms = atofp(args[0] ?? '', 3);
+      if (ms < 0) {
         logError(Level.Err, `invalid sleep duration "${args[0] ?? ''}"`, req);
         return 400;
       }
       ctx.sleepTimer = setTimeout(() => {
         ctx.sleepTimer = null;
         resume(req, h, ctx);
-      }, Math.floor(1000 * Math.fround(delay)));
+      }, ms);
       return AGAIN;
     }
     case 'echo_blocking_sleep': {
-      const delay = atof(args[0] ?? '');
-      if (!(delay >= 0.001)) {
+      const ms = atofp(args[0] ?? '', 3);
+      if (ms < 0) {
         logError(Level.Err, `invalid sleep duration "${args[0] ?? ''}"`, req);
         return 400;
       }
-      blockingSleep(Math.floor(1000 * Math.fround(delay)));
+      blockingSleep(ms);
       return OK;
     }
     case 'echo_reset_timer':
       ctx.timerBegin = Date.now();
       return OK;
-    case 'echo_read_request_body': {
-      if (req !== req.main || req.bodyRead) return OK;
-      let sync = true;
-      let syncDone = false;
-      req.worker.hooks.readBody(req, (status: number) => {
-        if (status !== 0) return; // the hook finalised the request (413, 408, 499...)
-        if (sync) syncDone = true;
-        else resume(req, h, ctx);
-      });
-      sync = false;
-      return syncDone ? OK : AGAIN;
-    }
+    case 'echo_read_request_body':
+      return readBody(req, () => resume(req, h, ctx));
     case 'echo_foreach_split':
       return foreachSplit(req, h, ctx, args);
     case 'echo_end': {
@@ -358,21 +348,54 @@ function execCmd(req: Request, h: EchoHandler, ctx: EchoCtx, cmd: EchoCmd): numb
       return echoExec(req, args);
     case 'echo_location':
     case 'echo_location_async': {
+      if (needBody(req)) return readBodyThenRerun(req, h, ctx);
       const async = cmd.op === 'echo_location_async';
-      const target = splitTarget(req, args[0] ?? '');
-      if (target === null) return 500;
+      if (!args[0]) return NGX_ERROR;
+      const target = splitTarget(req, args[0], cmd.op);
+      if (target === null) return NGX_ERROR;
       const urlArgs = args.length > 1 ? args[1] : target.args;
       return subrequest(req, h, ctx, async, 'GET', target.uri, urlArgs, null);
     }
     case 'echo_subrequest':
     case 'echo_subrequest_async':
+      if (needBody(req)) return readBodyThenRerun(req, h, ctx);
       return echoSubrequest(req, h, ctx, cmd.op === 'echo_subrequest_async', args);
     case 'echo_abort_parent':
       return OK; // a no-op in echo-nginx-module too ("extremely evil and not working yet")
     default:
-      logError(Level.Err, `Unknown opcode: ${cmd.op}`, req);
+      logError(Level.Err, `unknown opcode: ${cmd.op}`, req);
       return 500;
   }
+}
+
+/** Subrequest commands read the client body first so the subrequests can see it (ngx_echo
+ *  re-runs the command after ngx_http_read_client_request_body). */
+function needBody(req: Request): boolean {
+  return req === req.main && !req.bodyRead;
+}
+
+/** ngx_http_read_client_request_body: OK when the body is there (or this is a subrequest), AGAIN
+ *  when `then` will be called once it has been read. */
+function readBody(req: Request, then: () => void): number {
+  if (req !== req.main || req.bodyRead) return OK;
+  let sync = true;
+  let syncDone = false;
+  req.worker.hooks.readBody(req, (status: number) => {
+    if (status !== 0) return; // the hook finalised the request (413, 408, 499...)
+    if (sync) syncDone = true;
+    else then();
+  });
+  sync = false;
+  return syncDone ? OK : AGAIN;
+}
+
+function readBodyThenRerun(req: Request, h: EchoHandler, ctx: EchoCtx): number {
+  const rc = readBody(req, () => {
+    ctx.pc--; // resume() moves on by one: run the same command again
+    resume(req, h, ctx);
+  });
+  if (rc !== OK) return rc;
+  return execCmd(req, h, ctx, h.cmds[ctx.pc]);
 }
 
 function requestBody(req: Request): Buffer | null {
@@ -400,10 +423,26 @@ function atosz(s: string): number {
   return v;
 }
 
-/** C atof: the longest numeric prefix, 0 when there is none. */
-function atof(s: string): number {
-  const m = /^\s*[+-]?(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?)/i.exec(s);
-  return m ? parseFloat(m[0]) : 0;
+/** nginx's ngx_atofp: a fixed-point number with at most `point` decimals, scaled by 10^point
+ *  ("0.5" -> 500 for point 3); -1 for anything else. */
+function atofp(s: string, point: number): number {
+  if (s.length === 0) return -1;
+  let value = 0;
+  let dot = false;
+  for (let i = 0; i < s.length; i++) {
+    if (point === 0) return -1;
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (dot) return -1;
+      dot = true;
+      continue;
+    }
+    if (c < 48 || c > 57) return -1;
+    value = value * 10 + (c - 48);
+    if (dot) point--;
+  }
+  while (point-- > 0) value *= 10;
+  return value > Number.MAX_SAFE_INTEGER ? -1 : value;
 }
 
 let sleepCell: Int32Array | null = null;
@@ -445,13 +484,13 @@ function foreachSplit(req: Request, h: EchoHandler, ctx: EchoCtx, args: string[]
 }
 
 /** ngx_http_parse_unsafe_uri: split off "?args", refuse paths that could escape the root. */
-function splitTarget(req: Request, target: string): { uri: string; args: string | null } | null {
+function splitTarget(req: Request, target: string, op: string): { uri: string; args: string | null } | null {
   if (target.length === 0) return null;
   const q = target.indexOf('?');
   const uri = q < 0 ? target : target.slice(0, q);
   const args = q < 0 ? null : target.slice(q + 1);
-  if (uri[0] !== '@' && unsafeUri(uri)) {
-    logError(Level.Err, `unsafe URI "${uri}" was detected`, req);
+  if (unsafeUri(uri)) {
+    logError(Level.Debug, `${op} sees unsafe uri: "${target}"`, req);
     return null;
   }
   return { uri, args: args === '' ? null : args };
@@ -467,11 +506,11 @@ function unsafeUri(uri: string): boolean {
 function echoExec(req: Request, args: string[]): number {
   const raw = args[0] ?? '';
   if (raw.length === 0) return 400;
-  const target = splitTarget(req, raw);
-  if (target === null) return 500;
+  const target = splitTarget(req, raw, 'echo_exec');
+  if (target === null) return NGX_ERROR;
   const userArgs = args.length > 1 ? args[1] : target.args;
   if (target.uri[0] === '@') {
-    if (userArgs) logError(Level.Alert, `query strings ${userArgs} ignored when exec'ing named location ${target.uri}`, req);
+    if (userArgs) logError(Level.Warn, `querystring ${userArgs} ignored when exec'ing named location ${target.uri}`, req);
     namedRedirect(req, target.uri);
     return DONE;
   }
@@ -482,7 +521,7 @@ function echoExec(req: Request, args: string[]): number {
 function echoSubrequest(req: Request, h: EchoHandler, ctx: EchoCtx, async: boolean, args: string[]): number {
   const method = args[0] ?? 'GET';
   const location = args[1] ?? '';
-  if (location.length === 0) return 500;
+  if (location.length === 0) return NGX_ERROR;
   let query: string | null = null;
   let body: string | null = null;
   let file: string | null = null;
@@ -499,8 +538,8 @@ function echoSubrequest(req: Request, h: EchoHandler, ctx: EchoCtx, async: boole
       // an option with no value: echo-nginx-module leaves it pending and ignores it
       break;
     }
-    logError(Level.Err, `Unknown option for echo_subrequest_async: ${a}`, req);
-    return 500;
+    logError(Level.Err, `unknown option for echo_subrequest*: ${a}`, req);
+    return NGX_ERROR;
   }
   let bodyBuf: Buffer | null = null;
   if (body !== null && body.length > 0) bodyBuf = Buffer.from(body, 'latin1');
@@ -510,12 +549,12 @@ function echoSubrequest(req: Request, h: EchoHandler, ctx: EchoCtx, async: boole
       bodyBuf = fs.readFileSync(p);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      logError(Level.Crit, `open() "${p}" failed (${errnoOf(err)}: ${errMessage(err)})`, req);
-      return 500;
+      logError(Level.Err, `open() "${p}" failed (${errnoOf(err)}: ${errMessage(err)})`, req);
+      return NGX_ERROR;
     }
   }
-  const target = splitTarget(req, location);
-  if (target === null) return 500;
+  const target = splitTarget(req, location, async ? 'echo_subrequest_async' : 'echo_subrequest');
+  if (target === null) return NGX_ERROR;
   if (query === null) query = target.args;
   return subrequest(req, h, ctx, async, method, target.uri, query, bodyBuf);
 }
@@ -534,7 +573,7 @@ function subrequest(
 ): number {
   const rc = sendHeaderIfNeeded(req);
   if (rc !== OK) return rc;
-  if (headerOnly(req)) return async ? 500 : DONE_OK(req);
+  if (headerOnly(req)) return async ? OK : DONE_OK(req);
   ctx.pendingSubs++;
   const sr = startSubrequest(req, uri, { method, args, body, vars: 'fresh', inline: true }, () => {
     ctx.pendingSubs--;
@@ -547,8 +586,11 @@ function subrequest(
     return NGX_ERROR;
   }
   if (body !== null) {
-    // echo-nginx-module gives the subrequest a fresh header list holding just Content-Length
-    sr.headersIn = ['Content-Length', String(body.length)];
+    // ngx_http_echo_set_content_length_header: Content-Length first, then the parent's others
+    const hs = ['Content-Length', String(body.length)];
+    const ph = req.headersIn;
+    for (let i = 0; i < ph.length; i += 2) if (ph[i].toLowerCase() !== 'content-length') hs.push(ph[i], ph[i + 1]);
+    sr.headersIn = hs;
   }
   return async ? OK : AGAIN;
 }

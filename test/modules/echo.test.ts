@@ -20,6 +20,13 @@ beforeAll(async () => {
         location /incr2 { echo $echo_incr; }
         location /subr { echo_subrequest POST /body2 -b 'hello'; }
         location /body2 { echo "$echo_request_method $echo_request_body $http_content_length"; }
+        location /subbody { echo_location /subbody2; }
+        location /subbody2 { echo_request_body; }
+        location /unsafe { echo_location '/../foo'; }
+        location /badsleep { echo_sleep abc; }
+        location /if { set $a 1; if ($a) { } echo in-if; }
+        location /async { echo_location_async /slow; echo_location_async /sub?a=fast; }
+        location /slow { echo_sleep 0.05; echo slow; }
   `);
 });
 afterAll(async () => {
@@ -68,6 +75,30 @@ describe('echo', () => {
   });
   it('echo_incr', async () => {
     expect((await srv.request('/incr')).body).toBe('1\n2\n3\n');
+  });
+  it('subrequests see the client body (read before the subrequest starts)', async () => {
+    const r = await srv.request('POST /subbody HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello');
+    expect(r.body).toBe('hello');
+  });
+  it('unsafe subrequest uri closes the connection', async () => {
+    const r = await srv.request('/unsafe');
+    expect(r.status).toBe(0);
+    expect(srv.errorLog()).toContain('echo_location sees unsafe uri: "/../foo"');
+  });
+  it('invalid sleep duration is a 400', async () => {
+    expect((await srv.request('/badsleep')).status).toBe(400);
+    expect(srv.errorLog()).toContain('invalid sleep duration "abc"');
+  });
+  it('an if block without its own content handler keeps the location\'s', async () => {
+    expect((await srv.request('/if')).body).toBe('in-if\n');
+  });
+  it('async subrequests keep issue order whatever order they finish in', async () => {
+    expect((await srv.request('/async')).body).toBe('slow\nsub fast\n');
+  });
+  it('HEAD gets the header only', async () => {
+    const r = await srv.request('HEAD /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(r.status).toBe(200);
+    expect(r.raw.endsWith('\r\n\r\n')).toBe(true);
   });
   it('echo_subrequest', async () => {
     expect((await srv.request('/subr')).body).toBe('POST hello 5\n');
