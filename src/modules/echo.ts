@@ -249,8 +249,11 @@ function resume(req: Request, h: EchoHandler, ctx: EchoCtx): void {
 /** ngx_http_echo_send_header_if_needed: echo_status, default type, no Content-Length. */
 export function sendHeaderIfNeeded(req: Request): number {
   if (req.headerSent) return OK;
-  req.status = (req.loc.s.ext.echoStatus as number | undefined) ?? 200;
-  req.statusLine = null;
+  // an error page keeps the error's status (nginx's r->err_status wins in ngx_http_send_header)
+  if (!(req.errorPageRedirected && req.status !== 0)) {
+    req.status = (req.loc.s.ext.echoStatus as number | undefined) ?? 200;
+    req.statusLine = null;
+  }
   const h = req.headersOut;
   if (h.contentType === null) h.contentType = contentTypeFor(req, req.uri);
   h.contentLength = -1;

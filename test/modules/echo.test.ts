@@ -27,6 +27,8 @@ beforeAll(async () => {
         location /if { set $a 1; if ($a) { } echo in-if; }
         location /async { echo_location_async /slow; echo_location_async /sub?a=fast; }
         location /slow { echo_sleep 0.05; echo slow; }
+        location /errpage { error_page 404 /oops; return 404; }
+        location /oops { echo oops; }
   `);
 });
 afterAll(async () => {
@@ -94,6 +96,11 @@ describe('echo', () => {
   });
   it('async subrequests keep issue order whatever order they finish in', async () => {
     expect((await srv.request('/async')).body).toBe('slow\nsub fast\n');
+  });
+  it('an echo error page keeps the error status', async () => {
+    const r = await srv.request('/errpage');
+    expect(r.status).toBe(404);
+    expect(r.body).toBe('oops\n');
   });
   it('HEAD gets the header only', async () => {
     const r = await srv.request('HEAD /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
