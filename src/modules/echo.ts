@@ -80,7 +80,9 @@ export function echoText(args: string[], opts: string[]): string | null {
       any = true;
     }
   }
-  if (opts.length > 0 && opts[0] === 'n') return any ? s : null;
+  // with -n, a chain starting with an empty argument is dropped whole (ngx_http_echo_exec_echo
+  // only skips that empty first link when it appends the newline)
+  if (opts.length > 0 && opts[0] === 'n') return any && args[0] !== '' ? s : null;
   return s + '\n';
 }
 
