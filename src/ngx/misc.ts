@@ -117,8 +117,11 @@ export function fmtNumber(n: number): string {
     if (n === -Infinity) return '-inf';
     const a = n < 0 ? -n : n;
     if (a >= 1e-4 && a < 1e14) {
+      // shortest round-trip form when it has at most 14 digits, else %.14g in fixed notation
       const s = String(n);
-      if (sigDigits(s) <= 14) return s;
+      if (s.length <= 15 || sigDigits(s) <= 14) return s;
+      const p = n.toPrecision(14);
+      if (p.indexOf('e') < 0) return stripZeros(p);
     }
   }
   return n < 0 ? '-' + gDigits(-n, 14, false, false) : gDigits(n, 14, false, false);
@@ -346,6 +349,17 @@ export function patchFengari(): void {
     lastT = t;
     lastK = key;
     lastE = e;
+  };
+
+  // #t: fengari binary-searches from the entry count on every call (O(log n) map lookups, so
+  // t[#t + 1] = v costs ~17 lookups at 50k items). For a plain array the count is the border.
+  const getn = ltable.luaH_getn;
+  ltable.luaH_getn = function (t: any): number {
+    const m: Map<unknown, unknown> = t.strong;
+    const n = m.size;
+    if (n === 0) return 0;
+    if (m.has(n) && !m.has(n + 1)) return n;
+    return getn(t);
   };
 
   // integer arguments of C functions: truncate like LuaJIT instead of failing on 2.5 or 2^31
