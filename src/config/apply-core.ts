@@ -267,6 +267,8 @@ defineDirectives({
   allow: (c, d) => { own(s(c), 'accessRules', () => []).push({ allow: true, cidr: d.args[0] }); },
   deny: (c, d) => { own(s(c), 'accessRules', () => []).push({ allow: false, cidr: d.args[0] }); },
   satisfy: (c, d) => { s(c).satisfyAny = d.args[0] === 'any'; },
+  client_body_in_file_only: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).bodyInFileOnly = d.args[0]; },
+  client_body_temp_path: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).clientBodyTempPath = fullPath(c, d.args[0]); },
   charset: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).charset = d.args[0]; },
   try_files: (c, d) => { s(c).tryFiles = d.args.map(bin); },
   // rewrite module

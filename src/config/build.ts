@@ -115,7 +115,7 @@ export function defaultSettings(prefix: string): LocSettings {
     defaultType: 'text/plain',
     types: null,
     clientMaxBodySize: 1024 * 1024,
-    clientBodyBufferSize: 16 * 1024,
+    clientBodyBufferSize: 8 * 1024, // two pages on x86-64
     clientBodyTimeout: 60000,
     sendTimeout: 60000,
     keepaliveTimeout: 75000,

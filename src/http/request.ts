@@ -63,6 +63,8 @@ export class Request implements LogContext {
   vars = new Map<string, string | null>();
   // body
   body: Buffer | null = null;
+  /** the whole body whatever its storage (proxying, subrequests); `body` is null when it is in a file */
+  bodyRaw: Buffer | null = null;
   bodyRead = false;
   bodyFile: string | null = null;
   // response

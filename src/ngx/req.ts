@@ -6,7 +6,10 @@ import { getRequest, checkContext, currentKind, Ctx, REQUEST_PHASES } from './co
 import { pushDecodedArgs, encodeArgsAt } from './args.js';
 import { pushHeaderTable } from './header.js';
 import { suspend, resume, exitTask, currentTask } from '../lua/scheduler.js';
+import { logError, Level } from '../log/errorlog.js';
 import type { Request } from '../http/request.js';
+import { storeBody, removeBodyFile } from '../http/body-file.js';
+import { reqSocket } from './socket-req.js';
 
 const METHOD_BY_ID: Record<number, string> = {
   2: 'GET', 4: 'HEAD', 8: 'POST', 16: 'PUT', 32: 'DELETE', 64: 'MKCOL', 128: 'COPY', 256: 'MOVE', 512: 'OPTIONS',
@@ -149,6 +152,7 @@ const api: Record<string, JsFn> = {
   },
   get_body_data(L) {
     const req = reqOf(L, BODY_CTX | Ctx.log | Ctx.header_filter | Ctx.body_filter);
+    if (req.body === null && req.bodyFile !== null) warnBodyInFile(req);
     if (!req.bodyRead || req.body === null || req.body.length === 0) lua.lua_pushnil(L);
     else lua.lua_pushlstring(L, req.body, req.body.length);
     return 1;
@@ -189,10 +193,44 @@ const api: Record<string, JsFn> = {
     req.uri = uri;
     return 0;
   },
-  socket(L) {
-    luaError(L, 'ngx.req.socket is not available yet in tsresty');
+  init_body(L) {
+    const req = reqOf(L, BODY_CTX);
+    const size = lua.lua_isnoneornil(L, 1) ? req.loc.s.clientBodyBufferSize : lauxlib.luaL_checknumber(L, 1);
+    if (req.bodyFile !== null) removeBodyFile(req);
+    req.ext.newBody = { chunks: [] as Buffer[], size };
+    req.bodyRead = true;
+    return 0;
   },
+  append_body(L) {
+    const req = reqOf(L, BODY_CTX);
+    const nb = req.ext.newBody as { chunks: Buffer[] } | undefined;
+    if (!nb) luaError(L, 'request body not initialized by ngx.req.init_body()');
+    nb.chunks.push(Buffer.from(lauxlib.luaL_checklstring(L, 1)));
+    return 0;
+  },
+  finish_body(L) {
+    const req = reqOf(L, BODY_CTX);
+    const nb = req.ext.newBody as { chunks: Buffer[]; size: number } | undefined;
+    if (!nb) luaError(L, 'request body not initialized by ngx.req.init_body()');
+    req.ext.newBody = undefined;
+    const body = Buffer.concat(nb.chunks);
+    req.bodyFile = null;
+    storeBody(req, body, nb.size);
+    replaceHeader(req, 'Content-Length', String(body.length));
+    return 0;
+  },
+  socket: reqSocket,
 };
+
+const warnedLocations = new WeakSet<object>();
+
+/** OpenResty returns nil here without a word (lua-nginx-module #2201); tsresty says why, once
+ *  per location. */
+function warnBodyInFile(req: Request): void {
+  if (warnedLocations.has(req.loc)) return;
+  warnedLocations.add(req.loc);
+  logError(Level.Warn, `ngx.req.get_body_data() returns nil: the request body is in the temporary file ${req.bodyFile} (raise client_body_buffer_size or use ngx.req.get_body_file())`, req);
+}
 
 function replaceHeader(req: Request, name: string, value: string | null): void {
   const h = req.headersIn;

@@ -13,6 +13,7 @@ import { runLuaLog } from '../http/lua-handlers.js';
 import { subrequestDone } from '../http/subrequest.js';
 import { timers } from '../ngx/timer.js';
 import { watchClientAbort } from '../ngx/abort.js';
+import { storeBody, removeBodyFile } from '../http/body-file.js';
 import { createLuaRuntime } from '../lua/runtime.js';
 import type { LuaVM } from '../lua/vm.js';
 import { LuaTask, TaskEnd, startTask, type TaskHost } from '../lua/scheduler.js';
@@ -21,6 +22,7 @@ import { writeAccessLog, flushAccessLogs } from '../log/accesslog.js';
 import { evalComplex, compileComplex } from '../http/complex.js';
 import '../config/apply-core.js';
 import '../config/apply-lua.js';
+import '../config/apply-proxy.js';
 import '../http/core-filters.js';
 import '../modules/echo.js';
 import '../modules/headers-more.js';
@@ -217,6 +219,7 @@ export class Worker {
 
   cleanup(req: Request): void {
     this.inflight.delete(req);
+    if (req.bodyFile !== null) removeBodyFile(req);
     this.releaseCtx(req);
     if (req.parent !== null) subrequestDone(req);
   }
@@ -245,7 +248,7 @@ export class Worker {
     x.readBody(req.loc.s.clientMaxBodySize, (err, chunks) => {
       req.bodyRead = true;
       if (err === null) {
-        req.body = chunks && chunks.length ? (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) : null;
+        storeBody(req, chunks && chunks.length ? (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) : null);
         cb(0);
         return;
       }
