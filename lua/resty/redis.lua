@@ -273,7 +273,10 @@ function _M.multi(self, ...)
   if res or self._reqs then
     self._in_tx = true
   end
-  return res, err
+  if err ~= nil then
+    return res, err
+  end
+  return res
 end
 
 function _M.exec(self, ...)

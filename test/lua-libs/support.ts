@@ -115,11 +115,11 @@ export interface Redis {
 
 /** Start a throwaway redis-server on a free loopback port (no persistence). Fails, never skips,
  *  when redis-server is missing: CI installs it (.ci/run). */
-export async function startRedis(): Promise<Redis> {
+export async function startRedis(extraArgs: string[] = []): Promise<Redis> {
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   if (which.status !== 0) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
