@@ -41,6 +41,22 @@ function compileOrFail(req: Request, code: LuaCode, phase: string): number {
 
 /** Run the entry thread of rewrite/access/content/server_rewrite; returns a phase step result. */
 export function runLuaPhase(req: Request, code: LuaCode, phase: string): number {
+  if (req.loc.s.luaNeedRequestBody && !req.bodyRead && req.main === req) {
+    // lua_need_request_body: read the whole body before the handler runs
+    let sync = true;
+    let done = false;
+    req.worker.hooks.readBody(req, (status: number) => {
+      done = true;
+      if (status !== 0 || req.finalized) return;
+      if (!sync) {
+        const r = runLuaPhase(req, code, phase);
+        if (r !== AGAIN) resumePhases(req, r as 0 | 1 | 2);
+      }
+    });
+    sync = false;
+    if (!done) return AGAIN;
+    if (req.finalized) return DONE;
+  }
   const ref = compileOrFail(req, code, phase);
   if (ref === 0) {
     finalize(req, 500);

@@ -226,15 +226,6 @@ function content(req: Request): StepResult {
     l = l.parent;
     h = l.content;
   }
-  if (req.step === 0 && h !== null && h.kind === 'lua' && loc.s.luaNeedRequestBody) {
-    req.step = 1;
-    if (!req.bodyRead) {
-      req.worker.hooks.readBody(req, () => {
-        if (!req.finalized) runPhases(req);
-      });
-      return AGAIN;
-    }
-  }
   req.step = 2;
   if (h !== null) {
     h.run(req);

@@ -3,6 +3,8 @@
 import { lua, lauxlib } from 'fengari';
 import { S, luaError, bytesToLatin1, pushLatin1, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
+import { currentLogContext } from './context.js';
+import { logError, Level } from '../log/errorlog.js';
 
 const HEX = '0123456789ABCDEF';
 
@@ -44,11 +46,14 @@ export function pushDecodedArgs(L: LuaState, s: string, max: number): boolean {
     const part = s.slice(start, end);
     start = end + 1;
     if (part === '') continue;
-    if (max > 0 && count >= max) return true;
+    if (max > 0 && count >= max) {
+      logError(Level.Info, `lua hit query args limit ${max}`, currentLogContext());
+      return true;
+    }
     const eq = part.indexOf('=');
     const key = unescapeUri(eq < 0 ? part : part.slice(0, eq), true);
-    if (key === '' ) continue;
-    count++;
+    count++; // entries with an empty key still count towards the limit (ngx_http_lua_parse_args)
+    if (key === '') continue;
     pushLatin1(L, key);
     if (eq < 0) lua.lua_pushboolean(L, 1);
     else pushLatin1(L, unescapeUri(part.slice(eq + 1), true));
