@@ -19,6 +19,12 @@ export function cosocketsAvailable(): boolean {
   return /import '\.\/socket(\.js)?'/.test(index);
 }
 
+/** Whether the build has ngx.shared (lua_shared_dict), imported by src/ngx/index.ts. */
+export function sharedDictAvailable(): boolean {
+  const index = fs.readFileSync(path.join(ROOT, 'src/ngx/index.ts'), 'utf8');
+  return /import '\.\/shdict(\.js)?'/.test(index);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -150,6 +156,41 @@ export async function startRedis(extraArgs: string[] = []): Promise<Redis> {
     port,
     proc,
     command,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const done = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill('SIGKILL');
+        await done;
+      }
+    },
+  };
+}
+
+export interface Memcached {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Start a throwaway memcached on a free loopback port (TCP only). */
+export async function startMemcached(): Promise<Memcached> {
+  const which = spawnSync('sh', ['-c', 'command -v memcached'], { encoding: 'utf8' });
+  if (which.status !== 0) throw new Error('memcached is not installed (apt-get install -y memcached)');
+  const port = await freePort();
+  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', '16'];
+  if (process.getuid?.() === 0) args.push('-u', 'root');
+  const proc = spawn('memcached', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d.toString()));
+  const deadline = Date.now() + 10000;
+  while (!(await canConnect(port))) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`memcached did not start: ${stderr}`);
+    }
+    await sleep(20);
+  }
+  return {
+    port,
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise<void>((r) => proc.once('exit', () => r()));
