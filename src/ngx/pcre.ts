@@ -433,19 +433,27 @@ class Parser {
       this.pos++;
     }
     if (f.U && !possessive) lazy = !lazy;
-    if (kind === Kind.Look) {
-      this.out.splice(start, 0, '(?:');
-      this.out.push(')');
-    }
-    let qs = q.min === 0 && q.max === Infinity ? '*' : q.min === 1 && q.max === Infinity ? '+' : q.min === 0 && q.max === 1 ? '?' : q.max === Infinity ? `{${q.min},}` : q.min === q.max ? `{${q.min}}` : `{${q.min},${q.max}}`;
-    if (lazy) qs += '?';
-    if (possessive && this.lookbehind === 0) {
-      const g = new Group(null);
-      this.out.splice(start, 0, '(?=', g, '(?:');
-      this.out.push(')', qs, '))', new BackRef(-1, null, 0));
-      (this.out[this.out.length - 1] as any).group = g;
+    if (q.min === 0 && q.max === 1) {
+      // X? as (?:X|): JS refuses an iteration that matches the empty string (so (a*)? would leave
+      // the group unset, and an empty alternative would be skipped); PCRE accepts it
+      if (lazy) this.out.splice(start, 0, '(?:|');
+      else this.out.splice(start, 0, '(?:');
+      this.out.push(lazy ? ')' : '|)');
     } else {
-      this.out.push(qs);
+      if (kind === Kind.Look) {
+        this.out.splice(start, 0, '(?:');
+        this.out.push(')');
+      }
+      const qs = q.min === 0 && q.max === Infinity ? '*' : q.min === 1 && q.max === Infinity ? '+' : q.max === Infinity ? `{${q.min},}` : q.min === q.max ? `{${q.min}}` : `{${q.min},${q.max}}`;
+      this.out.push(lazy ? qs + '?' : qs);
+    }
+    if (possessive && this.lookbehind === 0) {
+      // X*+ as (?:(?=(X*))\N): the lookahead is atomic, the backreference consumes what it matched
+      const g = new Group(null);
+      const ref = new BackRef(-1, null, 0);
+      (ref as any).group = g;
+      this.out.splice(start, 0, '(?:(?=', g);
+      this.out.push('))', ref, ')');
     }
     if (f.x) this.skipExtended();
     const again = this.readQuantifier(true);
@@ -483,6 +491,11 @@ class Parser {
   /** Note whether a cased item is matched caselessly or not (for choosing the case strategy). */
   seeCase(f: Flags): void {
     this.caseSeen |= f.i ? 2 : 1;
+  }
+
+  /** An item PCRE never matches caselessly (\p{..}): the JS `i` flag must not reach it. */
+  seeCaseExact(): void {
+    this.caseSeen |= 1;
   }
 
   emitLiteral(cp: number, f: Flags): number {
@@ -569,8 +582,8 @@ class Parser {
         const g = new Group(null);
         const ref = new BackRef(-1, null, 0);
         (ref as any).group = g;
-        const r = this.groupBody(f, ['(?=', g], '))', Kind.Item, open);
-        this.out.push(ref);
+        const r = this.groupBody(f, ['(?:(?=', g], '))', Kind.Item, open);
+        this.out.push(ref, ')');
         return r;
       }
       case 0x7c: // (?|
@@ -786,7 +799,9 @@ class Parser {
       case 0x58: // X
         return push(this.utf ? '(?:\\r\\n|\\P{M}\\p{M}*)' : '(?:\\r\\n|[\\s\\S])', Kind.Item, Infinity);
       case 0x4e: // N
-        if (this.code(this.pos + 1) === 0x7b) this.err('PCRE does not support \\L, \\l, \\N{name}, \\U, or \\u', this.pos + 1);
+        if (this.code(this.pos + 1) === 0x7b && !/^\{\d+(?:,\d*)?\}/.test(this.p.slice(this.pos + 1, this.pos + 40))) {
+          this.err('PCRE does not support \\L, \\l, \\N{name}, \\U, or \\u', this.pos + 1);
+        }
         return push('[^\\n]');
       case 0x43: // C: one data unit; in UTF mode approximated by one character
         return push('[\\s\\S]');
@@ -816,6 +831,7 @@ class Parser {
         return [Kind.None, 0];
       case 0x70: // p
       case 0x50: {
+        this.seeCaseExact();
         const inner = this.readProperty(c === 0x50);
         if (this.utf) this.out.push(inner.neg ? `[^${inner.cls}]` : `[${inner.cls}]`);
         else {
@@ -1236,6 +1252,7 @@ class Parser {
       case 0x70:
       case 0x50: {
         if (peekOnly) return '\\p';
+        this.seeCaseExact();
         const inner = this.readProperty(c === 0x50);
         if (this.utf) {
           if (!inner.neg) return inner.cls;

@@ -113,7 +113,7 @@ function parseOpts(L: LuaState, b: Uint8Array): Opts {
 // compiled regexes
 
 interface NameEntry {
-  key: Uint8Array;
+  key: TStr;
   group: number;
 }
 
@@ -181,7 +181,7 @@ function compile(pat: Uint8Array, o: Opts): CacheEntry {
   }
   const dfa = (o.bits & O_DFA) !== 0;
   const anchored = (o.bits & O_ANCHORED) !== 0 || t.anchoredStart;
-  const names: NameEntry[] = t.names.map((n) => ({ key: Buffer.from(n.name, 'latin1'), group: n.group }));
+  const names: NameEntry[] = t.names.map((n) => ({ key: tstr(Uint8Array.from(Buffer.from(n.name, 'latin1'))), group: n.group }));
   const c: Compiled = {
     re: new RegExp(t.source, t.flags + (anchored ? 'y' : 'g')),
     reIdx: null,
@@ -410,7 +410,15 @@ function exec(c: Compiled, s: Subject, pos: number, withIndices = false): number
   let re = c.re;
   if (withIndices) re = c.reIdx ?? (c.reIdx = new RegExp(c.source, c.flags + 'd'));
   re.lastIndex = ci;
-  const m = re.exec(text);
+  let m = re.exec(text);
+  if (c.utf) {
+    // V8's start-position scan in `u` mode can stop between the halves of a surrogate pair (e.g.
+    // for (?![\s\S]) or \B); no match can start there: go on after the pair
+    while (m !== null && m.index > 0 && (text.charCodeAt(m.index) & 0xfc00) === 0xdc00 && (text.charCodeAt(m.index - 1) & 0xfc00) === 0xd800) {
+      re.lastIndex = m.index + 1;
+      m = re.exec(text);
+    }
+  }
   if (m === null) return NOMATCH;
   let start = m.index;
   let end = start + m[0].length;
@@ -455,6 +463,46 @@ function groupSpan(c: Compiled, s: Subject, n: number): [number, number] | null 
 /** The text of PCRE group n (>= 1) of the last match, or undefined when it did not participate. */
 function groupText(c: Compiled, n: number): string | undefined {
   return mArr[c.map === null ? n : c.map[n]];
+}
+
+// ---------------------------------------------------------------------------------------------
+// fengari fast paths
+//
+// lua_pushlstring copies with the generic (slow) Uint8Array.from, and a string used as a table key
+// gets its hash computed by building a hex string of its bytes, once per string object. So: strings
+// we create are pushed as new TStrings owning a fresh native copy, and constant keys ("pos", capture
+// names) are TStrings made once, whose hash is then cached. TString/TValue are fengari's own
+// (state-independent) classes, taken from a string pushed the ordinary way.
+
+interface TStr {
+  realstring: Uint8Array;
+}
+let TValueC: any = null;
+let TStringC: any = null;
+let STRTAG = 0;
+
+function initFast(L: LuaState): void {
+  if (TValueC !== null) return;
+  lua.lua_pushlstring(L, S('pos'), 3);
+  const tv = (L as any).stack[(L as any).top - 1];
+  TValueC = tv.constructor;
+  TStringC = tv.value.constructor;
+  STRTAG = tv.type;
+  lua.lua_pop(L, 1);
+}
+
+/** A Lua string object for constant bytes (kept, so its table-key hash is computed once). */
+function tstr(b: Uint8Array): TStr {
+  return new TStringC(null, b);
+}
+
+function pushTStr(L: LuaState, ts: TStr): void {
+  (L as any).stack[(L as any).top++] = new TValueC(STRTAG, ts);
+}
+
+/** Push a byte array as a Lua string; the array must be fresh (Lua takes ownership). */
+function pushOwned(L: LuaState, b: Uint8Array): void {
+  (L as any).stack[(L as any).top++] = new TValueC(STRTAG, new TStringC(L, b));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,17 +559,16 @@ function writeText(buf: Buffer, at: number, str: string, utf: boolean, escaped: 
 function pushText(L: LuaState, str: string, utf: boolean, escaped: boolean): void {
   const n = str.length;
   if (n === 0) {
-    lua.lua_pushlstring(L, EMPTY, 0);
+    pushOwned(L, EMPTY);
     return;
   }
   const buf = ensureScratch(utf ? n * 3 : n);
   const len = writeText(buf, 0, str, utf, escaped);
-  lua.lua_pushlstring(L, buf, len);
+  pushOwned(L, new Uint8Array(buf.subarray(0, len)));
 }
 
 function pushSlice(L: LuaState, b: Uint8Array, from: number, to: number): void {
-  if (to <= from) lua.lua_pushlstring(L, EMPTY, 0);
-  else lua.lua_pushlstring(L, b.subarray(from, to), to - from);
+  pushOwned(L, to <= from ? EMPTY : new Uint8Array(b.subarray(from, to)));
 }
 
 function pushMessage(L: LuaState, msg: string | Uint8Array): void {
@@ -560,7 +607,7 @@ let sinkDepth = 0;
 // ---------------------------------------------------------------------------------------------
 // Lua arguments
 
-const K_POS = S('pos');
+let K_POS: TStr = null as unknown as TStr;
 
 /** Argument as bytes with tostring() semantics (lua-resty-core does `subj = tostring(subj)`). */
 function subjectArg(L: LuaState, idx: number): Uint8Array {
@@ -577,7 +624,8 @@ function optsArg(L: LuaState, idx: number): Opts {
 
 /** ctx.pos as a 0-based byte offset (lua-resty-core: absent or <= 0 -> 0, else pos - 1). */
 function ctxStart(L: LuaState, idx: number): number {
-  lua.lua_getfield(L, idx, K_POS);
+  pushTStr(L, K_POS);
+  lua.lua_gettable(L, idx);
   const p = lua.lua_tonumberx(L, -1, null);
   lua.lua_pop(L, 1);
   if (p === false || p === null || !(p > 0)) return 0;
@@ -585,8 +633,9 @@ function ctxStart(L: LuaState, idx: number): number {
 }
 
 function setCtxPos(L: LuaState, idx: number, v: number): void {
+  pushTStr(L, K_POS);
   lua.lua_pushnumber(L, v);
-  lua.lua_setfield(L, idx, K_POS);
+  lua.lua_settable(L, idx);
 }
 
 function isTable(L: LuaState, idx: number): boolean {
@@ -614,17 +663,20 @@ function pushCaptures(L: LuaState, c: Compiled, s: Subject, resIdx: number): voi
   const dup = (c.bits & O_DUP) !== 0;
   for (let k = 0; k < names.length; k++) {
     const e = names[k];
-    lua.lua_rawgeti(L, -1, e.group); // res[n]: nil in DFA mode, false when unmatched
     if (!dup) {
-      lua.lua_setfield(L, -2, e.key);
+      pushTStr(L, e.key);
+      lua.lua_rawgeti(L, -2, e.group); // res[n]: nil in DFA mode, false when unmatched
+      lua.lua_rawset(L, -3);
       continue;
     }
     // duplicate names: an array of the matched ones; unmatched ones are not collected
+    lua.lua_rawgeti(L, -1, e.group);
     if (!lua.lua_toboolean(L, -1)) {
       lua.lua_pop(L, 1);
       continue;
     }
-    lua.lua_getfield(L, -2, e.key);
+    pushTStr(L, e.key);
+    lua.lua_rawget(L, -3);
     if (lua.lua_type(L, -1) === lua.LUA_TTABLE) {
       lua.lua_insert(L, -2);
       lua.lua_rawseti(L, -2, lua.lua_rawlen(L, -2) + 1);
@@ -634,7 +686,9 @@ function pushCaptures(L: LuaState, c: Compiled, s: Subject, resIdx: number): voi
       lua.lua_createtable(L, 2, 0);
       lua.lua_insert(L, -2);
       lua.lua_rawseti(L, -2, 1);
-      lua.lua_setfield(L, -2, e.key);
+      pushTStr(L, e.key);
+      lua.lua_insert(L, -2);
+      lua.lua_rawset(L, -3);
     }
   }
 }
@@ -934,7 +988,7 @@ function subHelper(L: LuaState, global: boolean): number {
     }
     // (lua-resty-core copies the rest only when pos < #subj)
     if (pos < len) out.bytes(subj, cp, len);
-    lua.lua_pushlstring(L, out.buf, out.len);
+    pushOwned(L, new Uint8Array(out.buf.subarray(0, out.len)));
     lua.lua_pushnumber(L, count);
     return 2;
   } finally {
@@ -969,7 +1023,8 @@ function reSplit(L: LuaState): number {
   const hasCtx = isTable(L, 4);
   let ctxPos = 1;
   if (hasCtx) {
-    lua.lua_getfield(L, 4, K_POS);
+    pushTStr(L, K_POS);
+    lua.lua_gettable(L, 4);
     if (lua.lua_isnil(L, -1)) setCtxPos(L, 4, 1);
     else ctxPos = lua.lua_tonumber(L, -1);
     lua.lua_pop(L, 1);
@@ -1085,6 +1140,8 @@ const API: [string, (L: LuaState) => number][] = [
 ];
 
 defineNgxApi('re', (L, env) => {
+  initFast(L);
+  if (K_POS === null) K_POS = tstr(Uint8Array.from(S('pos')));
   const http = env?.worker?.http;
   if (http && typeof http.luaRegexCacheMaxEntries === 'number') configureRegex({ cacheMaxEntries: http.luaRegexCacheMaxEntries });
   lua.lua_createtable(L, 0, API.length);
@@ -1096,6 +1153,7 @@ defineNgxApi('re', (L, env) => {
 });
 
 definePreload('ngx.re', (L) => {
+  initFast(L);
   lua.lua_createtable(L, 0, 3);
   lua.lua_pushcfunction(L, reSplit);
   lua.lua_setfield(L, -2, S('split'));

@@ -361,6 +361,22 @@ describe('PCRE features', () => {
     expect(one(R`return ngx.re.match("你好", "(*UTF8).")[0]`)).toBe('你');
   });
 
+  it('regressions found by differential fuzzing against libpcre2', () => {
+    // a quantifier after an atomic group applies to the whole group
+    expect(one(R`return ngx.re.match("xy", "(?>a)*x")[0]`)).toBe('x');
+    expect(one(R`return ngx.re.match("b", "(?>\\b)??b")[0]`)).toBe('b');
+    // X? takes an empty match of X (JS would skip it): the group is set, alternatives keep order
+    expect(runLua(R`local m = ngx.re.match("b", "(a*)?b") return m[1]`)).toEqual(['']);
+    expect(runLua(R`local m = ngx.re.match("_-", "(?:(?:x.|\\h?+)?+|-)?") return m[0]`)).toEqual(['']);
+    // \N followed by a counted repeat
+    expect(one(R`return ngx.re.match("abc", "\\N{2}")[0]`)).toBe('ab');
+    // \p is never caseless, even next to a caseless group
+    expect(one(R`return ngx.re.match("éB", "(?i:x)?\\p{Lu}", "u")[0]`)).toBe('B');
+    // zero-width matches never start inside a surrogate pair (V8 scans by code unit)
+    expect(runLua(R`return ngx.re.find("a😀b", "\\B", "u")`)).toEqual([null]);
+    expect(runLua(R`return ngx.re.find("a😀", "(?![\\s\\S])", "u")`)).toEqual([6, 5]);
+  });
+
   it('(*FAIL) and comments', () => {
     expect(one(R`return ngx.re.match("ab", "a(*FAIL)|ab")[0]`)).toBe('ab');
     expect(one(R`return ngx.re.match("ab", "a(?#comment)b")[0]`)).toBe('ab');
