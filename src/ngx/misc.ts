@@ -239,7 +239,16 @@ export function patchFengari(): void {
   // lua_pushfstring's %d/%I/%f (luaL_tolstring, error positions) formatted the same way
   const pushv = lobject.luaO_pushvfstring;
   const PCT_S = asciiBytes('%s');
+  const TYPEERR = 'attempt to %s a %s value%s';
   const patchedPushv = function (L: any, fmt: Uint8Array, argp: any[]): any {
+    // runtime type errors in LuaJIT's words: "attempt to index local 'x' (a nil value)"
+    if (fmt.length === TYPEERR.length && fmt[0] === 97 && fmt[24] === 37 && Buffer.from(fmt).toString('latin1') === TYPEERR) {
+      const op = Buffer.from(argp[0]).toString('latin1');
+      const t = Buffer.from(argp[1]).toString('latin1');
+      const vi = /^ \(([\w ]+) '(.*)'\)$/s.exec(Buffer.from(argp[2] ?? []).toString('latin1'));
+      const msg = vi ? `attempt to ${op} ${vi[1]} '${vi[2]}' (a ${t} value)` : `attempt to ${op} a ${t} value`;
+      return pushv(L, PCT_S, [Buffer.from(msg, 'latin1')]);
+    }
     if (fmt.length === 2 && fmt[0] === 37 && (fmt[1] === 102 || fmt[1] === 73 || fmt[1] === 100)) {
       const v = argp[0];
       return pushv(L, PCT_S, [asciiBytes(fmt[1] === 102 ? fmtNumber(v) : String(v))]);
@@ -1396,6 +1405,49 @@ function tableClone(L: LuaState): number {
   return 1;
 }
 
+/** LuaJIT's table.insert: raw accesses and no position bounds check (t[#t + 5] = v works). */
+function tableInsert(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  const nargs = lua.lua_gettop(L);
+  let i = lua.lua_rawlen(L, 1) + 1;
+  if (nargs !== 2) {
+    if (nargs !== 3) luaErrorWhere(L, "wrong number of arguments to 'insert'");
+    const n = num2int(lauxlib.luaL_checknumber(L, 2));
+    for (; i > n; i--) {
+      lua.lua_rawgeti(L, 1, i - 1);
+      lua.lua_rawseti(L, 1, i);
+    }
+    i = n;
+  }
+  lua.lua_pushvalue(L, nargs);
+  lua.lua_rawseti(L, 1, i);
+  return 0;
+}
+
+/** LuaJIT's table.remove (lib_table.lua): nothing is returned for an empty table or a position
+ *  outside 1..#t. */
+function tableRemove(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  const len = lua.lua_rawlen(L, 1);
+  if (lua.lua_type(L, 2) <= lua.LUA_TNIL) {
+    if (len === 0) return 0;
+    lua.lua_geti(L, 1, len);
+    lua.lua_pushnil(L);
+    lua.lua_seti(L, 1, len);
+    return 1;
+  }
+  const pos = num2int(lauxlib.luaL_checknumber(L, 2));
+  if (pos < 1 || pos > len) return 0;
+  lua.lua_geti(L, 1, pos);
+  for (let i = pos + 1; i <= len; i++) {
+    lua.lua_geti(L, 1, i);
+    lua.lua_seti(L, 1, i - 1);
+  }
+  lua.lua_pushnil(L);
+  lua.lua_seti(L, 1, len);
+  return 1;
+}
+
 function preloadFn(fn: (L: LuaState) => number): (L: LuaState) => number {
   return (L) => {
     lua.lua_pushcfunction(L, fn);
@@ -1984,6 +2036,8 @@ defineNgxApi('misc', (L, env) => {
   setGlobalFn(L, 'math', 'randomseed', mathRandomseed);
   setGlobalFn(L, 'os', 'date', osDate);
   setGlobalFn(L, 'os', 'time', osTime);
+  setGlobalFn(L, 'table', 'insert', tableInsert);
+  setGlobalFn(L, 'table', 'remove', tableRemove);
   setGlobalFn(L, 'table', 'new', tableNew);
   setGlobalFn(L, 'table', 'clear', tableClear);
   setGlobalFn(L, 'table', 'nkeys', tableNkeys);

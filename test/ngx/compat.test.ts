@@ -272,6 +272,23 @@ describe('setfenv / getfenv / module', () => {
   });
 });
 
+describe('LuaJIT behaviours that Lua 5.3 changed', () => {
+  it('runtime errors name the variable first', () => {
+    expect(err('local x = nil; return x.y')).toMatch(/attempt to index local 'x' \(a nil value\)$/);
+    expect(err('undefined_fn()')).toMatch(/attempt to call global 'undefined_fn' \(a nil value\)$/);
+    expect(err('local t = {} return t.a.b')).toMatch(/attempt to index field 'a' \(a nil value\)$/);
+    expect(err('return 1 + {}')).toMatch(/attempt to perform arithmetic on a table value$/);
+  });
+
+  it('table.insert / table.remove', () => {
+    expect(one('local t = {} table.insert(t, 3, "x") return tostring(t[3]) .. #t')).toBe('x0');
+    expect(one('local t = {1, 2, 3} table.insert(t, 2, "x") return table.concat(t, ",")')).toBe('1,x,2,3');
+    expect(one('local t = {1, 2, 3} table.insert(t, "x") return table.concat(t, ",")')).toBe('1,2,3,x');
+    expect(runLua('local t = {1, 2, 3} return select("#", table.remove(t, 7)), select("#", table.remove({})), table.remove(t, 1), table.remove(t), #t')).toEqual([0, 0, 1, 3, 1]);
+    expect(err('table.insert({}, 1, 2, 3)')).toContain("wrong number of arguments to 'insert'");
+  });
+});
+
 describe('io (synchronous, LuaJIT 5.1 mode)', () => {
   it('reads and writes files', () => {
     const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'tsresty-io-'));
