@@ -34,6 +34,7 @@ function compileOrFail(req: Request, code: LuaCode, phase: string): number {
   } catch (e) {
     const msg = e instanceof LuaCompileError ? `failed to load inlined Lua code: ${e.message}` : `failed to load external Lua file "${code.path}": ${(e as Error).message}`;
     logError(Level.Err, msg, req);
+    if (req.worker.devMode) req.ext.devError = msg;
     void phase;
     return 0;
   }
@@ -87,6 +88,7 @@ function entryResult(req: Request, phase: string, end: TaskEnd, err: string | nu
   if (req.finalized) return DONE;
   if (end === TaskEnd.Error) {
     logError(Level.Err, `lua entry thread aborted: runtime error: ${err}`, req);
+    if (req.worker.devMode) req.ext.devError = err;
     finalize(req, req.headerSent ? NGX_ERROR : 500);
     return DONE;
   }

@@ -142,12 +142,21 @@ export function sendSpecialResponse(req: Request, status: number): void {
     closeRequest(req);
     return;
   }
-  const html = errorPageHtml(status, serverTokens(req)) || null;
+  const devError = status === 500 ? (req.ext.devError as string | undefined) : undefined;
+  const html = devError !== undefined ? devErrorPage(devError) : errorPageHtml(status, serverTokens(req)) || null;
   h.contentLength = html ? html.length : -1;
   h.contentType = html ? 'text/html' : null;
   sendHeader(req);
   output(req, html ? Buffer.from(html, 'latin1') : null, true);
   endRequest(req);
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+/** Development mode (--watch): the 500 page shows the Lua error with its file:line and traceback. */
+function devErrorPage(err: string): string {
+  const text = err.replace(/[&<>"]/g, (c) => HTML_ESCAPES[c]);
+  return `<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n<pre>${text}</pre>\r\n<hr><center>tsresty (development mode)</center>\r\n</body>\r\n</html>\r\n`;
 }
 
 /** Normal end of the content: flush the last buffer, then the log phase. */

@@ -91,6 +91,15 @@ export class LuaVM {
     return this.compile(body, '@' + file, key);
   }
 
+  /** Development mode: a *_by_lua_file changed on disk. If that file was compiled before, compile
+   *  it again now so the next request uses it (the caller checked that it compiles). */
+  replaceFileChunk(file: string): boolean {
+    const key = '@' + file;
+    if (!this.chunkRefs.has(key)) return false;
+    this.compileFile(file, true);
+    return true;
+  }
+
   /** Run a Lua file or string at the top level, synchronously (init-time helpers). */
   doString(code: string, name: string): void {
     const L = this.L;

@@ -14,6 +14,7 @@ import { subrequestDone } from '../http/subrequest.js';
 import { timers } from '../ngx/timer.js';
 import { watchClientAbort } from '../ngx/abort.js';
 import { storeBody, removeBodyFile } from '../http/body-file.js';
+import { DevMode } from './dev.js';
 import { createLuaRuntime } from '../lua/runtime.js';
 import type { LuaVM } from '../lua/vm.js';
 import { LuaTask, TaskEnd, startTask, type TaskHost } from '../lua/scheduler.js';
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   count: number;
   /** listening sockets to serve, already bound (shared between workers) or to create */
   listeners: { server?: net.Server; listen?: net.ListenOptions; port: number }[];
+  /** development mode (--watch or lua_code_cache off): what to watch and how to reload config */
+  dev?: { configFiles: string[]; luaFiles: string[]; reloadConfig(): Promise<boolean> } | null;
 }
 
 interface PortServers {
@@ -48,6 +51,8 @@ export class Worker {
   private readonly byPort = new Map<number, PortServers>();
   readonly inflight = new Set<Request>();
   exiting = false;
+  /** hot reload of Lua files and config (null in production) */
+  devMode: DevMode | null = null;
 
   constructor(
     readonly conf: MainConf,
@@ -61,6 +66,7 @@ export class Worker {
       this.http.luaInstructionBudget,
     );
     this.vm = rt.vm;
+    if (opts.dev) this.devMode = new DevMode({ vm: this.vm, ...opts.dev });
     for (const s of this.http.servers) {
       for (const l of s.listens) {
         let e = this.byPort.get(l.port);
@@ -124,6 +130,7 @@ export class Worker {
 
   async stop(graceful: boolean): Promise<void> {
     this.exiting = true;
+    void this.devMode?.close();
     timers.expireAll();
     if (this.http.exitWorkerByLua) {
       try {
