@@ -3,12 +3,12 @@
 // ngx_http_lua_socket_resolve_retval_handler).
 import * as net from 'node:net';
 import { lua, lauxlib } from 'fengari';
-import { pushString, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
+import { pushString, pushLatin1, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend, resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';
 import { TcpSock, Kind, adoptSocket } from './socket-tcp.js';
 import {
-  currentOwner, currentSettings, checkCosocketContext, debug, logCtx, selfObject, argError, typeNameAt, errnoOf, errText,
+  currentOwner, currentSettings, checkCosocketContext, debug, debugOn, logCtx, selfObject, argError, typeNameAt, errnoOf, errText,
 } from './socket-common.js';
 import { pools, createPool, getKeepalivePeer, queueConnect, resumeConnOp, busyError, fail } from './socket-pool.js';
 import { resolveNow, resolveLater } from './socket-resolve.js';
@@ -70,6 +70,9 @@ export function tcpConnect(L: LuaState): number {
   const u = selfObject(L, TcpSock);
   if (u === null) luaErrorWhere(L, 'bad socket object');
   u.key = key;
+  // the pool key lives in slot 3 of the object, as in lua-nginx-module
+  pushLatin1(L, key);
+  lua.lua_rawseti(L, 1, 3);
   const log = logCtx();
   if (u.hasU) {
     if (u.owner !== null && u.owner !== owner) luaErrorWhere(L, 'bad request');
@@ -128,7 +131,7 @@ export function connectHelper(L: LuaState, u: TcpSock, host: string, port: numbe
     let h = host;
     if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
     if (h.length === 0) return failed(L, u, `failed to parse host name "${host}": no host`);
-    debug(`lua tcp socket connect timeout: ${u.connectTimeout}`, u.log);
+    if (debugOn()) debug(`lua tcp socket connect timeout: ${u.connectTimeout}`, u.log);
     const addr = resolveNow(h);
     if (addr === null) {
       // resolve first; the connection starts from the resolver's callback

@@ -7,7 +7,7 @@ import { pushString, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { currentTask, resume, suspend, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level, type LogContext } from '../log/errorlog.js';
 import { TcpSock, Kind, adoptSocket, setHolder, sourceEnded, releaseSocket, type SocketHolder } from './socket-tcp.js';
-import { currentOwner, currentSettings, debug, env, newPtr, selfObject, argError } from './socket-common.js';
+import { currentOwner, currentSettings, debug, debugOn, env, newPtr, selfObject, argError } from './socket-common.js';
 import { connectHelper, PENDING } from './socket-connect.js';
 
 export class Pool {
@@ -119,7 +119,7 @@ export function getKeepalivePeer(u: TcpSock): boolean {
   if (item.timer !== null) clearTimeout(item.timer);
   item.timer = null;
   const c = item.conn;
-  debug(`lua tcp socket get keepalive peer: using connection ${u.ptr}, fd:-1`, u.log);
+  if (debugOn()) debug(`lua tcp socket get keepalive peer: using connection ${u.ptr}, fd:-1`, u.log);
   c.ref();
   setHolder(c, u);
   u.conn = c;
@@ -152,7 +152,7 @@ export function tcpSetKeepalive(L: LuaState): number {
     lua.lua_pushnumber(L, 1);
     return 1;
   }
-  debug(`lua tcp socket set keepalive: saving connection ${u.ptr}`, u.log);
+  if (debugOn()) debug(`lua tcp socket set keepalive: saving connection ${u.ptr}`, u.log);
   const key = u.key;
   if (key === null) return fail(L, 'key not found');
   const conf = currentSettings();
@@ -185,7 +185,7 @@ export function tcpSetKeepalive(L: LuaState): number {
   u.writeTimer = u.writeTimer === null ? null : (clearTimeout(u.writeTimer), null);
   if (timeout === 0) debug('lua tcp socket keepalive timeout: unlimited', u.log);
   else {
-    debug(`lua tcp socket keepalive timeout: ${timeout} ms`, u.log);
+    if (debugOn()) debug(`lua tcp socket keepalive timeout: ${timeout} ms`, u.log);
     item.timer = setTimeout(idleTimedOut, timeout, item);
     item.timer.unref();
   }

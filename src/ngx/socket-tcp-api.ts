@@ -195,7 +195,7 @@ export function tcpSend(L: LuaState): number {
   const busy = busyError(u, true, false, true);
   if (busy !== null) return fail(L, busy);
   if (u.kind === Kind.Body) luaErrorWhere(L, 'attempt to write to request sockets');
-  debug(`lua tcp socket send timeout: ${u.sendTimeout}`, u.log);
+  if (debugOn()) debug(`lua tcp socket send timeout: ${u.sendTimeout}`, u.log);
   const data = sendData(L, 2);
   if (data.length === 0) {
     lua.lua_pushnumber(L, 0);
@@ -293,6 +293,7 @@ export function tcpSetTimeout(L: LuaState): number {
   if (n !== 2) luaErrorWhere(L, `ngx.socket settimeout: expecting 2 arguments (including the object) but seen ${n}`);
   const t = timeoutArg(L, 2);
   const u = selfObject(L, TcpSock);
+  storeTimeouts(L, t, t, t);
   if (u === null) return 0;
   u.tConnect = u.tSend = u.tRead = t;
   if (u.hasU) {
@@ -311,6 +312,7 @@ export function tcpSetTimeouts(L: LuaState): number {
   const st = timeoutArg(L, 3);
   const rt = timeoutArg(L, 4);
   const u = selfObject(L, TcpSock);
+  storeTimeouts(L, ct, st, rt);
   if (u === null) return 0;
   u.tConnect = ct;
   u.tSend = st;
@@ -322,6 +324,17 @@ export function tcpSetTimeouts(L: LuaState): number {
     u.readTimeout = rt > 0 ? rt : c.luaSocketReadTimeout;
   }
   return 0;
+}
+
+/** lua-nginx-module keeps the timeouts in the object's slots 2 (connect), 4 (send) and 5 (read);
+ *  code that counts the object's entries sees them. */
+function storeTimeouts(L: LuaState, ct: number, st: number, rt: number): void {
+  lua.lua_pushnumber(L, ct);
+  lua.lua_rawseti(L, 1, 2);
+  lua.lua_pushnumber(L, st);
+  lua.lua_rawseti(L, 1, 4);
+  lua.lua_pushnumber(L, rt);
+  lua.lua_rawseti(L, 1, 5);
 }
 
 export function tcpGetReusedTimes(L: LuaState): number {

@@ -16,7 +16,7 @@ import {
   InBuf, OutBuf, Filter, runFilter, OK, ERROR, AGAIN, FT_ERROR, FT_TIMEOUT, FT_CLOSED, FT_BUFTOOSMALL,
   FT_NOMEM, FT_CLIENTABORT, FT_RESOLVER, FT_SSL, type ReadState, type UntilPattern,
 } from './socket-buffer.js';
-import { own, disown, debug, newPtr, errText, type OwnedResource } from './socket-common.js';
+import { own, disown, debug, debugOn, newPtr, errText, type OwnedResource } from './socket-common.js';
 import type { Pool } from './socket-pool.js';
 
 export const enum Kind {
@@ -157,7 +157,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
   nodelay = false;
   /** setoption values (index: lua-resty-core's option number) */
   options: number[] | null = null;
-  ptr = '';
+  private ptrText = '';
   /** host and port as given to connect (log lines, the connect queue) */
   peerName = '';
   peerPort = 0;
@@ -219,7 +219,12 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
     this.sendTimeout = this.tSend > 0 ? this.tSend : conf.luaSocketSendTimeout;
     this.readTimeout = this.tRead > 0 ? this.tRead : conf.luaSocketReadTimeout;
     this.tls = false;
-    if (this.ptr === '') this.ptr = newPtr();
+  }
+
+  /** "%p" of this upstream in log lines (made on first use). */
+  get ptr(): string {
+    if (this.ptrText === '') this.ptrText = newPtr();
+    return this.ptrText;
   }
 
   /** The request's cleanup handler is registered once per upstream (u->cleanup). */
@@ -231,7 +236,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
 
   ownerEnded(): void {
     this.registered = false;
-    debug(`cleanup lua tcp socket request: "${this.peerName}"`, this.log);
+    if (debugOn()) debug(`cleanup lua tcp socket request: "${this.peerName}"`, this.log);
     if (this.pendingCancel !== null) {
       const c = this.pendingCancel;
       this.pendingCancel = null;

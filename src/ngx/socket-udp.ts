@@ -9,7 +9,7 @@ import { currentTask, suspend, resume, type LuaTask } from '../lua/scheduler.js'
 import { logError, Level, type LogContext } from '../log/errorlog.js';
 import type { LocSettings } from '../config/model.js';
 import {
-  currentOwner, currentSettings, checkCosocketContext, debug, logCtx, newPtr, own, disown, selfObject,
+  currentOwner, currentSettings, checkCosocketContext, debug, debugOn, logCtx, newPtr, own, disown, selfObject,
   errnoOf, errText, type OwnedResource,
 } from './socket-common.js';
 import { sendData } from './socket-tcp-api.js';
@@ -261,7 +261,7 @@ export function udpSend(L: LuaState): number {
   } catch (e) {
     return fail(L, errText(e as NodeJS.ErrnoException));
   }
-  debug(`send: fd:${u.fd} ${data.length} of ${data.length}`, u.log);
+  if (debugOn()) debug(`send: fd:${u.fd} ${data.length} of ${data.length}`, u.log);
   lua.lua_pushnumber(L, 1);
   return 1;
 }
@@ -274,7 +274,7 @@ export function udpReceive(L: LuaState): number {
   debug('lua udp socket calling receive() method', u?.log ?? null);
   if (!checkOpen(L, u, 'receive')) return fail(L, 'closed');
   if (u.waiting) return fail(L, 'socket busy');
-  debug(`lua udp socket read timeout: ${u.readTimeout}`, u.log);
+  if (debugOn()) debug(`lua udp socket read timeout: ${u.readTimeout}`, u.log);
   let size = n === 2 && !lua.lua_isnil(L, 2) ? Math.trunc(lauxlib.luaL_checknumber(L, 2)) : UDP_MAX_DATAGRAM_SIZE;
   if (size > UDP_MAX_DATAGRAM_SIZE) size = UDP_MAX_DATAGRAM_SIZE;
   if (size < 0) size = 0;
