@@ -13,15 +13,16 @@
 -- Connection failures give nil, err ("timeout", "closed"...). A read timeout outside of subscribed
 -- mode closes the socket, since a late reply would otherwise be read by the next user.
 --
--- Object fields are never nil (false instead): a nil field would fall through to the command
--- method generator of the class.
+-- Object fields start with "_"; their defaults live in the class. Any other missing name is a
+-- command: the class's __index generates its method on first use.
 local tcp = ngx.socket and ngx.socket.tcp -- nil only in VMs without cosockets
 local null = ngx.null
-local gen_req = require("tsresty.redis").gen_req
+local native = require "tsresty.redis"
+local gen_req, parse_line = native.gen_req, native.parse_line
 local new_tab = require "table.new"
 
 local sub, byte, tonumber, tostring = string.sub, string.byte, tonumber, tostring
-local type, select, setmetatable, rawget, pairs, error = type, select, setmetatable, rawget, pairs, error
+local type, select, setmetatable, pairs, error = type, select, setmetatable, pairs, error
 local unpack = table.unpack or unpack
 
 local _M = { _VERSION = "0.30" }
@@ -32,20 +33,25 @@ function _M.new(self)
   if not sock then
     return nil, err
   end
-  return setmetatable({
-    _sock = sock,
-    _reqs = false,
-    _nreqs = 0,
-    _subscribed = false,
-    _nchan = 0,
-    _npat = 0,
-    _in_tx = false,
-    _module_prefix = false,
-  }, mt)
+  return setmetatable({ _sock = sock }, mt)
+end
+
+-- per-object state defaults, read through the class (objects only hold what changed)
+_M._reqs = false         -- the pipeline being collected
+_M._nreqs = 0
+_M._subscribed = false   -- in pub/sub mode
+_M._nchan = 0            -- channels / patterns subscribed
+_M._npat = 0
+_M._in_tx = false        -- between MULTI and EXEC/DISCARD
+_M._module_prefix = false
+_M._slow = false         -- any of _reqs, _subscribed, _module_prefix: commands take do_cmd
+
+local function update_slow(self)
+  self._slow = (self._reqs or self._subscribed or self._module_prefix) and true or false
 end
 
 function _M.set_timeout(self, timeout)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     error("not initialized", 2)
   end
@@ -53,7 +59,7 @@ function _M.set_timeout(self, timeout)
 end
 
 function _M.set_timeouts(self, connect_timeout, send_timeout, read_timeout)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     error("not initialized", 2)
   end
@@ -70,29 +76,29 @@ local function read_reply(self, sock)
     return nil, err
   end
 
-  local prefix = byte(line)
-  if prefix == 36 then -- "$" bulk
-    local size = tonumber(sub(line, 2))
-    if size < 0 then
+  local kind, v = parse_line(line)
+  if kind == 3 then -- ":" integer
+    return v
+  elseif kind == 4 then -- "$" bulk
+    if v < 0 then
       return null
     end
-    local data, err = sock:receive(size + 2)
+    local data, err = sock:receive(v + 2)
     if not data then
       if err == "timeout" then
         sock:close()
       end
       return nil, err
     end
-    return sub(data, 1, size)
-  elseif prefix == 43 then -- "+" status
-    return sub(line, 2)
-  elseif prefix == 42 then -- "*" multi-bulk
-    local n = tonumber(sub(line, 2))
-    if n < 0 then
+    return sub(data, 1, v)
+  elseif kind == 1 then -- "+" status
+    return v
+  elseif kind == 5 then -- "*" multi-bulk
+    if v < 0 then
       return null
     end
-    local vals = new_tab(n, 0)
-    for i = 1, n do
+    local vals = new_tab(v, 0)
+    for i = 1, v do
       local res, err = read_reply(self, sock)
       if res then
         vals[i] = res
@@ -103,16 +109,14 @@ local function read_reply(self, sock)
       end
     end
     return vals
-  elseif prefix == 58 then -- ":" integer
-    return tonumber(sub(line, 2))
-  elseif prefix == 45 then -- "-" error
-    return false, sub(line, 2)
+  elseif kind == 2 then -- "-" error
+    return false, v
   end
-  return nil, 'unknown prefix: "' .. tostring(prefix) .. '"'
+  return nil, 'unknown prefix: "' .. tostring(byte(line)) .. '"'
 end
 
 local function do_cmd(self, cmd, ...)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     return nil, "not initialized"
   end
@@ -120,6 +124,7 @@ local function do_cmd(self, cmd, ...)
   if prefix then
     cmd = prefix .. "." .. cmd
     self._module_prefix = false
+    update_slow(self)
   end
   local req = gen_req(cmd, ...)
   local reqs = self._reqs
@@ -163,13 +168,14 @@ local function track(self, res)
   local left = res[3]
   if type(left) == "number" then
     self._subscribed = left > 0
+    update_slow(self)
   end
   return true
 end
 
 local function subscribe_cmd(cmd)
   return function(self, ...)
-    local sock = rawget(self, "_sock")
+    local sock = self._sock
     if not sock then
       return nil, "not initialized"
     end
@@ -208,7 +214,7 @@ end
 local function unsubscribe_cmd(cmd)
   local counter = cmd == "unsubscribe" and "_nchan" or "_npat"
   return function(self, ...)
-    local sock = rawget(self, "_sock")
+    local sock = self._sock
     if not sock then
       return nil, "not initialized"
     end
@@ -255,7 +261,7 @@ _M.unsubscribe = unsubscribe_cmd("unsubscribe")
 _M.punsubscribe = unsubscribe_cmd("punsubscribe")
 
 function _M.read_reply(self)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     return nil, "not initialized"
   end
@@ -290,15 +296,11 @@ function _M.discard(self, ...)
 end
 
 function _M.connect(self, host, port_or_opts, opts)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     return nil, "not initialized"
   end
-  if type(host) ~= "string" then
-    error("bad argument #1 host: string expected, got " .. type(host), 2)
-  end
-
-  local unix = sub(host, 1, 5) == "unix:"
+  local unix = byte(host, 1) == 117 and sub(host, 1, 5) == "unix:" -- "u"
   local port
   if unix then
     if type(port_or_opts) == "table" then
@@ -308,11 +310,15 @@ function _M.connect(self, host, port_or_opts, opts)
     port = port_or_opts
   end
 
-  self._subscribed = false
-  self._nchan = 0
-  self._npat = 0
-  self._in_tx = false
-  self._reqs = false
+  if self._slow or self._in_tx then
+    self._subscribed = false
+    self._nchan = 0
+    self._npat = 0
+    self._in_tx = false
+    self._reqs = false
+    self._module_prefix = false
+    self._slow = false
+  end
 
   local ok, err
   local ssl, ssl_verify, server_name, db, password, username, tcp_keepalive
@@ -405,7 +411,7 @@ function _M.connect(self, host, port_or_opts, opts)
 end
 
 function _M.set_keepalive(self, ...)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     return nil, "not initialized"
   end
@@ -419,7 +425,7 @@ function _M.set_keepalive(self, ...)
 end
 
 function _M.get_reused_times(self)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     return nil, "not initialized"
   end
@@ -427,12 +433,13 @@ function _M.get_reused_times(self)
 end
 
 function _M.close(self)
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     return nil, "not initialized"
   end
   self._subscribed = false
   self._in_tx = false
+  update_slow(self)
   return sock:close()
 end
 
@@ -470,11 +477,13 @@ end
 function _M.init_pipeline(self, n)
   self._reqs = new_tab(n or 4, 0)
   self._nreqs = 0
+  self._slow = true
 end
 
 function _M.cancel_pipeline(self)
   self._reqs = false
   self._nreqs = 0
+  update_slow(self)
 end
 
 function _M.commit_pipeline(self)
@@ -485,8 +494,9 @@ function _M.commit_pipeline(self)
   local nreqs = self._nreqs
   self._reqs = false
   self._nreqs = 0
+  update_slow(self)
 
-  local sock = rawget(self, "_sock")
+  local sock = self._sock
   if not sock then
     return nil, "not initialized"
   end
@@ -528,14 +538,24 @@ end
 function _M.register_module_prefix(mod)
   _M[mod] = function(self)
     self._module_prefix = mod
+    self._slow = true
     return self
   end
 end
 
--- any other command: a method generated on first use and kept in the class
+-- any other command: a method generated on first use and kept in the class (do_cmd's common
+-- path inlined: one Lua call less per command)
 local function add_command(cmd)
   local method = function(self, ...)
-    return do_cmd(self, cmd, ...)
+    local sock = self._sock
+    if self._slow or not sock then
+      return do_cmd(self, cmd, ...)
+    end
+    local bytes, err = sock:send(gen_req(cmd, ...))
+    if not bytes then
+      return nil, err
+    end
+    return read_reply(self, sock)
   end
   _M[cmd] = method
   return method
@@ -552,7 +572,8 @@ end
 
 setmetatable(_M, {
   __index = function(_, cmd)
-    if type(cmd) ~= "string" then
+    -- "_..." names are object fields, never commands
+    if type(cmd) ~= "string" or byte(cmd, 1) == 95 then
       return nil
     end
     return add_command(cmd)
