@@ -20,8 +20,11 @@
 // reset (?|...), \K, backtracking verbs other than (*FAIL)/(*F). Approximations: \G is honoured only
 // as "match starts at the start offset" (`anchoredStart`); backreferences to unset groups match the
 // empty string (JS) instead of failing; captures inside a repeated group are reset on each iteration
-// (JS); lookbehinds may be variable-length (a superset of PCRE); inside lookbehinds atomic groups are
-// plain groups; newline conventions other than LF are ignored.
+// (JS); an iteration of *, + or {n,m} that matches the empty string is dropped by JS where PCRE keeps
+// it and stops looping (X? is emitted as (?:X|) so that one case is exact); lookbehinds may be
+// variable-length (a superset of PCRE); inside lookbehinds atomic groups are plain groups; newline
+// conventions other than LF are ignored; lua_regex_match_limit (PCRE's backtracking budget) has no
+// JS equivalent.
 
 export class PcreError extends Error {
   /** offset in the pattern string where PCRE would report the error (pattern.length = at the end) */

@@ -932,15 +932,13 @@ function subHelper(L: LuaState, global: boolean): number {
   const o = optsArg(L, 4);
   const c = compiledArg(L, 2, o, 2);
   if (c === null) return 3;
-  let tpl: Template | null = null;
-  if (repl !== null) {
-    tpl = compileTemplate(repl);
-    if (tpl === null) {
-      lua.lua_pushnil(L);
-      lua.lua_pushnil(L);
-      pushMessage(L, 'failed to compile the replacement template');
-      return 3;
-    }
+  if (repl === null) return subFunc(L, { c, s: new Subject(subj), global, out: new Sink(), count: 0, pos: 0, cp: 0, start: 0, end: 0 });
+  const tpl = compileTemplate(repl);
+  if (tpl === null) {
+    lua.lua_pushnil(L);
+    lua.lua_pushnil(L);
+    pushMessage(L, 'failed to compile the replacement template');
+    return 3;
   }
   const s = new Subject(subj);
   const len = subj.length;
@@ -954,25 +952,12 @@ function subHelper(L: LuaState, global: boolean): number {
     for (;;) {
       const rc = exec(c, s, pos);
       if (rc === NOMATCH) break;
-      if (rc < 0) {
-        lua.lua_pushnil(L);
-        lua.lua_pushnil(L);
-        pushMessage(L, execError(rc));
-        return 3;
-      }
+      if (rc < 0) return subError(L, rc);
       count++;
       const start = mStart;
       const end = mEnd;
       out.bytes(subj, cp, start);
-      if (tpl !== null) appendTemplate(out, tpl, c, s, start, end);
-      else {
-        lua.lua_pushvalue(L, 3);
-        pushCaptures(L, c, s, 0);
-        lua.lua_call(L, 1, 1);
-        const r = lauxlib.luaL_tolstring(L, -1); // tostring(replace(m))
-        out.bytes(r, 0, r.length);
-        lua.lua_pop(L, 2);
-      }
+      appendTemplate(out, tpl, c, s, start, end);
       cp = end;
       pos = end;
       if (pos === start) {
@@ -981,19 +966,80 @@ function subHelper(L: LuaState, global: boolean): number {
       }
       if (!global) break;
     }
-    if (count === 0) {
-      lua.lua_pushvalue(L, 1);
-      lua.lua_pushnumber(L, 0);
-      return 2;
-    }
-    // (lua-resty-core copies the rest only when pos < #subj)
-    if (pos < len) out.bytes(subj, cp, len);
-    pushOwned(L, new Uint8Array(out.buf.subarray(0, out.len)));
-    lua.lua_pushnumber(L, count);
-    return 2;
+    return subResult(L, out, count, pos, cp, subj);
   } finally {
     sinkDepth--;
   }
+}
+
+function subError(L: LuaState, rc: number): number {
+  lua.lua_pushnil(L);
+  lua.lua_pushnil(L);
+  pushMessage(L, execError(rc));
+  return 3;
+}
+
+function subResult(L: LuaState, out: Sink, count: number, pos: number, cp: number, subj: Uint8Array): number {
+  if (count === 0) {
+    lua.lua_pushvalue(L, 1);
+    lua.lua_pushnumber(L, 0);
+    return 2;
+  }
+  // (lua-resty-core copies the rest only when pos < #subj)
+  if (pos < subj.length) out.bytes(subj, cp, subj.length);
+  pushOwned(L, new Uint8Array(out.buf.subarray(0, out.len)));
+  lua.lua_pushnumber(L, count);
+  return 2;
+}
+
+/** sub/gsub with a replacement function: the loop state lives here so the function may yield. */
+interface SubState {
+  c: Compiled;
+  s: Subject;
+  global: boolean;
+  out: Sink;
+  count: number;
+  pos: number;
+  cp: number;
+  start: number;
+  end: number;
+}
+
+function subFunc(L: LuaState, st: SubState): number {
+  for (;;) {
+    const rc = exec(st.c, st.s, st.pos);
+    if (rc === NOMATCH) break;
+    if (rc < 0) return subError(L, rc);
+    st.count++;
+    st.start = mStart;
+    st.end = mEnd;
+    st.out.bytes(st.s.bytes, st.cp, st.start);
+    lua.lua_pushvalue(L, 3);
+    pushCaptures(L, st.c, st.s, 0);
+    // with a continuation, the function may yield (ngx.sleep, cosockets...) like in lua-resty-core
+    lua.lua_callk(L, 1, 1, st, subFuncK);
+    if (!subFuncStep(L, st)) break;
+  }
+  return subResult(L, st.out, st.count, st.pos, st.cp, st.s.bytes);
+}
+
+/** After the replacement function returned: append tostring(result); false when the loop ends. */
+function subFuncStep(L: LuaState, st: SubState): boolean {
+  const r = lauxlib.luaL_tolstring(L, -1);
+  st.out.bytes(r, 0, r.length);
+  lua.lua_pop(L, 2);
+  st.cp = st.end;
+  st.pos = st.end;
+  if (st.pos === st.start) {
+    st.pos++;
+    if (st.pos > st.s.bytes.length) return false;
+  }
+  return st.global;
+}
+
+function subFuncK(L: LuaState, _status: number, st: SubState): number {
+  if (!subFuncStep(L, st)) return subResult(L, st.out, st.count, st.pos, st.cp, st.s.bytes);
+  return subFunc(L, st);
 }
 
 function reSub(L: LuaState): number {

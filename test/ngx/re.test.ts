@@ -431,3 +431,15 @@ describe('compiled regex cache', () => {
     expect(one(R`local n = 0 for i = 1, 200 do if ngx.re.find("x" .. i, "x(" .. i .. ")") then n = n + 1 end end return n`)).toBe(200);
   });
 });
+
+describe('replacement functions that yield', () => {
+  it('resume the substitution where it stopped', () => {
+    expect(runLua(R`local co = coroutine.wrap(function()
+        return ngx.re.gsub("a1b2c", "[0-9]", function(m) local r = coroutine.yield(m[0]) return "<" .. r .. ">" end)
+      end)
+      local y1 = co()
+      local y2 = co("x")
+      local s, n = co("y")
+      return y1, y2, s, n`)).toEqual(['1', '2', 'a<x>b<y>c', 2]);
+  });
+});
