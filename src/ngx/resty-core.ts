@@ -169,11 +169,27 @@ const FNS: Record<string, (L: LuaState) => number> = {
 
 /** lua-nginx-module 0.10.16+ loads resty.core into every VM before any user code (honouring
  *  lua_package_path); a failure aborts start-up with its alert. */
-function loadRestyCore(L: LuaState): void {
+function loadRestyCore(L: LuaState, w: any): void {
   const top = lua.lua_gettop(L);
-  lua.lua_getglobal(L, S('require'));
-  pushString(L, 'resty.core');
-  if (lua.lua_pcall(L, 1, 0, 0) !== lua.LUA_OK) {
+  // tsresty always appends its own lua/ dir to package.path; OpenResty finds resty.core only
+  // through the default path, so a lua_package_path without ";;" must provide it itself
+  const configured: string | null | undefined = w?.http?.luaPackagePath;
+  const code = configured != null && !configured.includes(';;')
+    ? `local path = ...
+       if not package.searchpath("resty.core", path) and not package.preload["resty.core"] then
+         local _, err = package.searchpath("resty.core", path)
+         error("module 'resty.core' not found:\n\tno field package.preload['resty.core']" .. err, 0)
+       end
+       require "resty.core"`
+    : 'require "resty.core"';
+  const b = Buffer.from(code);
+  let st = lauxlib.luaL_loadbuffer(L, b, b.length, S('=resty.core loader'));
+  if (st === lua.LUA_OK) {
+    const prefix = String(w?.conf?.prefix ?? '').replace(/\/$/, '');
+    pushString(L, (configured ?? '').replace(/\$prefix/g, prefix));
+    st = lua.lua_pcall(L, 1, 0, 0);
+  }
+  if (st !== lua.LUA_OK) {
     const reason = Buffer.from(lua.lua_tolstring(L, -1) ?? S('?')).toString('latin1');
     lua.lua_settop(L, top);
     const msg = `failed to load the 'resty.core' module (https://github.com/openresty/lua-resty-core); ensure you are using an OpenResty release from https://openresty.org/en/download.html (reason: ${reason})`;
@@ -187,7 +203,7 @@ function loadRestyCore(L: LuaState): void {
 defineNgxApi('resty-core', (L, env) => {
   worker = env.worker;
   if (capture === null) setupCapture(worker);
-  loadRestyCore(L);
+  loadRestyCore(L, worker);
 });
 
 definePreload('tsresty.core', (L) => {
