@@ -39,11 +39,11 @@ export function own(o: object, r: OwnedResource): void {
   if (set === undefined) {
     set = new Set();
     owned.set(owner, set);
-    if (!hooked.has(owner)) {
+    if (!isRequest(owner) && !hooked.has(owner)) {
       hooked.add(owner);
       watchOwnerEnd(owner);
     }
-  } else if ((freedCleanups.get(owner) ?? 0) > 0) {
+  } else if (debugOn() && (freedCleanups.get(owner) ?? 0) > 0) {
     // lua-nginx-module recycles the cleanup slot a finalized socket gave back
     freedCleanups.set(owner, freedCleanups.get(owner)! - 1);
     debug('lua http cleanup reuse', currentLogContext());
@@ -58,15 +58,18 @@ export function disown(owner: object | null, r: OwnedResource): void {
   const o = cleanupOwner(owner);
   const set = owned.get(o);
   if (set === undefined) return;
-  if (set.delete(r)) freedCleanups.set(o, (freedCleanups.get(o) ?? 0) + 1);
+  if (set.delete(r) && debugOn()) freedCleanups.set(o, (freedCleanups.get(o) ?? 0) + 1);
 }
 
 /** Cleanups of a subrequest run with its main request's (nginx runs request cleanups when the
  *  main request is freed), so a subrequest's socket outlives it and a later subrequest using it
  *  gets "bad request" rather than "closed". */
 function cleanupOwner(o: object): object {
-  const main = (o as Request).main;
-  return main !== undefined && main !== null && (o as Request).transport !== undefined ? main : o;
+  return isRequest(o) ? (o as Request).main : o;
+}
+
+function isRequest(o: object): boolean {
+  return (o as Request).transport !== undefined && (o as Request).main != null;
 }
 
 /** The owner ended: release everything it still holds. */
@@ -89,11 +92,6 @@ let workerHooked: any = null;
  *  cleanups); task groups end when their root task's host hears of it. We wrap both once instead
  *  of editing the worker/scheduler (owned by other modules). */
 function watchOwnerEnd(owner: object): void {
-  if ((owner as Request).worker !== undefined && (owner as Request).transport !== undefined) {
-    const w = (owner as Request).worker as any;
-    if (w !== workerHooked && w && typeof w.cleanup === 'function') hookWorker(w);
-    return;
-  }
   const task = owner as LuaTask;
   if (typeof (task as any).host !== 'object') return;
   const host: TaskHost = task.host;
