@@ -1,7 +1,8 @@
 -- resty.upload (lua-resty-upload API): streaming reader of a multipart/form-data request body
 -- over ngx.req.socket(), so uploads never sit whole in memory.
 --
---   local form, err = require("resty.upload"):new(4096, 512)   -- chunk size, max header line
+--   local form, err = require("resty.upload"):new(4096, 512, preserve_body?)  -- chunk size, max
+--                                  header line, keep the raw body for ngx.req.get_body_data()
 --   form:set_timeout(1000)
 --   while true do
 --     local typ, res, err = form:read()
@@ -11,6 +12,7 @@
 --   end
 local ngx = ngx
 local req_socket = ngx.req.socket
+local init_body, append_body, finish_body = ngx.req.init_body, ngx.req.append_body, ngx.req.finish_body
 local match, sub = string.match, string.sub
 local type, setmetatable, tostring = type, setmetatable, tostring
 
@@ -64,6 +66,9 @@ function _M.new(self, chunk_size, max_line_size, preserve_body)
   if not read_line then
     return nil, err
   end
+  if preserve_body then
+    init_body()
+  end
   return setmetatable({
     sock = sock,
     size = chunk_size or CHUNK_SIZE,
@@ -92,8 +97,12 @@ local function read_line(self)
   local reader = self.read_line
   local line = ""
   while true do
-    local piece, err = reader(limit)
+    local piece, err, partial = reader(limit)
     if piece == nil then
+      if err == "closed" and partial then
+        -- the body ended without a final CRLF (after the closing boundary)
+        return line .. partial
+      end
       if err then
         return nil, err
       end
@@ -103,6 +112,21 @@ local function read_line(self)
     if #line > limit then
       return nil, "line too long: " .. sub(line, 1, limit) .. "..."
     end
+  end
+end
+
+-- preserve_body: hand the raw bytes consumed back to ngx.req.*_body so the body stays
+-- available (ngx.req.get_body_data) after the form was read
+local function keep(self, s)
+  if self.preserve_body then
+    append_body(s)
+  end
+end
+
+local function finish(self)
+  self.state = STATE_EOF
+  if self.preserve_body then
+    finish_body()
   end
 end
 
@@ -122,14 +146,16 @@ function _M.read(self)
         if not rest then
           return nil, nil, "failed to read boundary: " .. tostring(rerr)
         end
+        keep(self, "\r\n--" .. self.boundary .. rest .. "\r\n")
         if sub(rest, 1, 2) == "--" then
-          self.state = STATE_EOF
+          finish(self)
         else
           self.state = STATE_READING_HEADER
         end
         return "part_end"
       end
       if data ~= "" then
+        keep(self, data)
         return "body", data
       end
     end
@@ -140,6 +166,7 @@ function _M.read(self)
     if not line then
       return nil, nil, "failed to read header: " .. tostring(err)
     end
+    keep(self, line .. "\r\n")
     if line == "" then
       self.state = STATE_READING_BODY
       return _M.read(self)
@@ -162,13 +189,15 @@ function _M.read(self)
         end
         break
       end
+      keep(self, data)
     end
     local rest, rerr = read_line(self)
     if not rest then
       return nil, nil, "failed to read boundary: " .. tostring(rerr)
     end
+    keep(self, "--" .. self.boundary .. rest .. "\r\n")
     if sub(rest, 1, 2) == "--" then
-      self.state = STATE_EOF
+      finish(self)
       return "eof"
     end
     self.state = STATE_READING_HEADER

@@ -256,6 +256,20 @@ describe.skipIf(!run)('resty.http', () => {
                 ngx.say("again: ", form:read())
             }
         }
+        location = /upload_keep {
+            content_by_lua_block {
+                local form = assert(require("resty.upload"):new(4096, 512, true))
+                local n = 0
+                while true do
+                    local typ, res, err = form:read()
+                    if not typ then ngx.say("read: ", err) return end
+                    n = n + 1
+                    if typ == "eof" then break end
+                end
+                local body = ngx.req.get_body_data()
+                ngx.say(n, " ", body and #body, " ", body and ngx.md5(body))
+            }
+        }
         location = /noupload {
             content_by_lua_block {
                 ngx.say(require("resty.upload"):new())
@@ -370,6 +384,19 @@ describe.skipIf(!run)('resty.http', () => {
           '',
         ].join('\n'),
       );
+    });
+
+    it('preserve_body keeps the raw body for ngx.req.get_body_data()', async () => {
+      const boundary = 'XyZ';
+      const body =
+        `--${boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\n${'v'.repeat(5000)}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="b"\r\n\r\nsecond\r\n--${boundary}--\r\n`;
+      const req =
+        `POST /upload_keep HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n` +
+        `Content-Type: multipart/form-data; boundary="${boundary}"\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      const r = await srv.request(req, { timeoutMs: 10000 });
+      const md5 = (await import('node:crypto')).createHash('md5').update(body).digest('hex');
+      expect(r.body).toBe(`${1 + 2 + 1 + 1 + 1 + 1 + 1} ${body.length} ${md5}\n`);
     });
 
     it('without a multipart Content-Type', async () => {
