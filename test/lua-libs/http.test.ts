@@ -3,7 +3,12 @@
 // multipart body sent to tsresty.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { startTsresty, cosocketsAvailable } from './support.js';
 import type { TestServer } from '../support/server.js';
 
@@ -15,6 +20,27 @@ let raw: net.Server;
 let rawPort = 0;
 let srv: TestServer;
 let connections = 0;
+let tlsServer: https.Server | null = null;
+let tlsPort = 1;
+
+/** An HTTPS peer with a throwaway self-signed certificate (needs the openssl CLI). */
+function startTls(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error('openssl could not generate a test certificate');
+  tlsServer = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
+    res.writeHead(200, { 'Content-Length': 9, 'X-Proto': 'tls' });
+    res.end('secure ok');
+  });
+  tlsServer.on('secureConnection', () => tlsHandshakes++);
+  return new Promise((res) => tlsServer!.listen(0, '127.0.0.1', () => {
+    tlsPort = (tlsServer!.address() as net.AddressInfo).port;
+    res();
+  }));
+}
+let tlsHandshakes = 0;
 
 function startUpstream(): Promise<void> {
   upstream = http.createServer((req, res) => {
@@ -116,6 +142,7 @@ describe.skipIf(!run)('resty.http', () => {
   beforeAll(async () => {
     await startUpstream();
     await startRaw();
+    await startTls();
     const U = () => `"http://127.0.0.1:${upPort}`;
     srv = await startTsresty(
       [
@@ -218,6 +245,19 @@ describe.skipIf(!run)('resty.http', () => {
                 local httpc = http.new()
                 local res = assert(httpc:request_uri(${U()}/big"))
                 ngx.say(#res.body, " ", res.body:sub(1, 3))`),
+        loc('tls', `
+                local httpc = http.new()
+                local res, err = httpc:request_uri("https://127.0.0.1:${'${TLS}'}/x")
+                ngx.say("verify on: ", res, " ", err ~= nil)
+                for i = 1, 2 do
+                    httpc = http.new()
+                    local ok, err = httpc:connect({ scheme = "https", host = "127.0.0.1", port = ${'${TLS}'}, ssl_verify = false })
+                    if not ok then ngx.say("connect: ", err) return end
+                    local reused = httpc:get_reused_times()
+                    res = assert(httpc:request({ path = "/x" }))
+                    ngx.say(reused, " ", res.status, " ", res.headers["X-Proto"], " ", res:read_body())
+                    httpc:set_keepalive()
+                end`),
         loc('errors', `
                 local httpc = http.new()
                 ngx.say(httpc:request_uri("http://127.0.0.1:1/"))
@@ -278,7 +318,8 @@ describe.skipIf(!run)('resty.http', () => {
       ]
         .join('\n')
         .replace(/\$\{UP\}/g, String(upPort))
-        .replace(/\$\{RAW\}/g, String(rawPort)),
+        .replace(/\$\{RAW\}/g, String(rawPort))
+        .replace(/\$\{TLS\}/g, String(tlsPort)),
       { http: '    lua_socket_log_errors off;' },
     );
   });
@@ -287,6 +328,7 @@ describe.skipIf(!run)('resty.http', () => {
     await srv?.stop();
     upstream?.close();
     raw?.close();
+    tlsServer?.close();
   });
 
   async function get(p: string): Promise<string> {
@@ -339,6 +381,12 @@ describe.skipIf(!run)('resty.http', () => {
 
   it('a 1 MB body', async () => {
     expect(await get('/big')).toBe('1048576 aaa\n');
+  });
+
+  it('https: verification on by default; ssl_verify = false; TLS connections pooled', async () => {
+    const before = tlsHandshakes;
+    expect(await get('/tls')).toBe('verify on: nil true\n0 200 tls secure ok\n1 200 tls secure ok\n');
+    expect(tlsHandshakes - before).toBe(1);
   });
 
   it('errors: refused, bad uri, missing unix socket', async () => {
