@@ -42,9 +42,17 @@ const EMPTY_OPTS: Opts = { text: '', bits: 0, pcre: '' };
 const optsByText = new Map<string, Opts>([['', EMPTY_OPTS]]);
 const optsByBytes = new WeakMap<Uint8Array, Opts>();
 
+let lastOptsBytes: Uint8Array | null = null;
+let lastOpts: Opts = EMPTY_OPTS;
+
 function parseOpts(L: LuaState, b: Uint8Array): Opts {
+  if (b === lastOptsBytes) return lastOpts;
   let o = optsByBytes.get(b);
-  if (o !== undefined) return o;
+  if (o !== undefined) {
+    lastOptsBytes = b;
+    lastOpts = o;
+    return o;
+  }
   const text = latin1(b);
   o = optsByText.get(text);
   if (o === undefined) {
@@ -106,6 +114,8 @@ function parseOpts(L: LuaState, b: Uint8Array): Opts {
     if (optsByText.size < 256) optsByText.set(text, o);
   }
   optsByBytes.set(b, o);
+  lastOptsBytes = b;
+  lastOpts = o;
   return o;
 }
 
@@ -201,7 +211,20 @@ function compile(pat: Uint8Array, o: Opts): CacheEntry {
 }
 
 /** The compiled regex for (pattern, options), from the caches or compiled now. */
+let lastPat: Uint8Array | null = null;
+let lastPatOpts: Opts | null = null;
+let lastEntry: CacheEntry | null = null;
+
 function lookup(pat: Uint8Array, o: Opts): CacheEntry {
+  if (pat === lastPat && o === lastPatOpts) return lastEntry!;
+  const entry = lookupSlow(pat, o);
+  lastPat = pat;
+  lastPatOpts = o;
+  lastEntry = entry;
+  return entry;
+}
+
+function lookupSlow(pat: Uint8Array, o: Opts): CacheEntry {
   const hit = byPattern.get(pat);
   if (hit !== undefined && hit.opts === o) return hit.entry;
   const key = o.text + '\0' + latin1(pat);
@@ -1212,6 +1235,9 @@ definePreload('ngx.re', (L) => {
 
 /** For tests and benchmarks: drop every cached regex and template. */
 export function clearRegexCache(): void {
+  lastPat = null;
+  lastPatOpts = null;
+  lastEntry = null;
   cache.clear();
   templates.clear();
   compiledOnce = 0;
