@@ -56,6 +56,8 @@ export interface Translated {
   utf: boolean;
   /** upper bound of a match's length in pattern-string units (Infinity when unbounded) */
   maxLength: number;
+  /** the pattern has backreferences (PCRE's DFA matcher cannot run it) */
+  backrefs: boolean;
 }
 
 export interface TranslateOptions {
@@ -300,6 +302,7 @@ interface ParseResult {
   anchoredStart: boolean;
   maxLength: number;
   caseSeen: number; // bit 1: a cased item under !i, bit 2: under i
+  backrefs: boolean;
 }
 
 class Parser {
@@ -1350,6 +1353,7 @@ class Parser {
       anchoredStart: this.anchoredStart,
       maxLength,
       caseSeen: this.caseSeen,
+      backrefs: this.refs.length > 0,
     };
   }
 }
@@ -1437,5 +1441,6 @@ export function translatePcre(pattern: string, opts: string, topts?: TranslateOp
     anchoredStart: r.anchoredStart,
     utf,
     maxLength: r.maxLength,
+    backrefs: r.backrefs,
   };
 }

@@ -144,6 +144,8 @@ interface Compiled {
   bits: number;
   utf: boolean;
   maxLength: number;
+  /** DFA mode with a backreference: PCRE's DFA matcher fails with PCRE_ERROR_DFA_UITEM */
+  dfaUnsupported: boolean;
 }
 
 type CacheEntry = Compiled | Uint8Array; // a Uint8Array is a compile error message
@@ -204,6 +206,7 @@ function compile(pat: Uint8Array, o: Opts): CacheEntry {
     bits: o.bits,
     utf,
     maxLength: t.maxLength,
+    dfaUnsupported: dfa && t.backrefs,
   };
   if ((o.bits & O_JIT) !== 0 && errorLog.enabled(Level.Debug)) logError(Level.Debug, 'pcre JIT compiling result: 1');
   if ((o.bits & O_ONCE) !== 0) compiledOnce++;
@@ -403,6 +406,7 @@ const NOMATCH = -1;
 const ERR_BADUTF8 = -10;
 const ERR_BADUTF8_OFFSET = -11;
 const ERR_BADOFFSET = -24;
+const ERR_DFA_UITEM = -16;
 
 /** Registers of the last successful exec (valid until the next exec). */
 let mArr: RegExpExecArray = null as unknown as RegExpExecArray;
@@ -413,6 +417,7 @@ let mEnd = 0;
 function exec(c: Compiled, s: Subject, pos: number, withIndices = false): number {
   const nbytes = s.bytes.length;
   if (pos > nbytes) return ERR_BADOFFSET;
+  if (c.dfaUnsupported) return ERR_DFA_UITEM;
   let text: string;
   let ci = pos;
   if (c.utf) {
