@@ -147,7 +147,11 @@ function outputFilter(req: Request): void {
     const cmd = cmds[i];
     if (cmd.input || cmd.headers.length === 0) continue;
     const h = req.headersOut;
-    if (cmd.types !== null && !cmd.types.includes(h.contentType ?? '')) continue;
+    if (cmd.types !== null) {
+      // Lua content gets default_type only after the header filters here, but before them in nginx
+      const ct = h.contentType ?? (req.loc.s.luaUseDefaultType ? req.loc.s.defaultType : '');
+      if (!cmd.types.includes(ct)) continue;
+    }
     if (cmd.statuses !== null && !cmd.statuses.includes(req.status)) continue;
     for (const hv of cmd.headers) {
       const value = hv.value === null ? '' : evalComplex(req, hv.value);

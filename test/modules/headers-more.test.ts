@@ -25,6 +25,10 @@ beforeAll(async () => {
             more_set_headers 'X-A: 3';
             more_clear_headers 'X-B-*';
         }
+        location /luatype {
+            more_set_headers -t 'text/plain' 'X-Plain: 1';
+            content_by_lua_block { ngx.say('hi') }
+        }
         location /ctype { more_set_headers 'Content-Type: text/foo'; echo hi; }
         location /noctype { more_clear_headers Content-Type; echo hi; }
         location /in {
@@ -65,6 +69,9 @@ describe('headers-more', () => {
     expect(r.headers['x-a']).toEqual(['3']);
     expect(r.header('x-b-1')).toBeUndefined();
     expect(r.header('x-b-2')).toBeUndefined();
+  });
+  it('-t sees the default type of Lua content', async () => {
+    expect((await srv.request('/luatype')).header('x-plain')).toBe('1');
   });
   it('Content-Type', async () => {
     expect((await srv.request('/ctype')).header('content-type')).toBe('text/foo');
