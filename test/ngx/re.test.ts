@@ -83,7 +83,7 @@ describe('ngx.re.match', () => {
     expect(one(R`return ngx.re.match("hello", "(he|hell)", "j")[0]`)).toBe('he');
     expect(runLua(R`return ngx.re.find("This is <something> <something else> <something further> no more", "<.*?>", "d")`)).toEqual([9, 56]);
     // PCRE's DFA matcher does not do backreferences
-    expect(runLua(R`return ngx.re.match("aa", "(a)\1", "d")`)).toEqual([null, 'pcre_exec() failed: -16']);
+    expect(runLua(R`return ngx.re.match("aa", "(a)\\1", "d")`)).toEqual([null, 'pcre_exec() failed: -16']);
   });
 
   it('J (JavaScript compatible) mode accepts \\uHHHH', () => {
