@@ -72,6 +72,135 @@ beforeAll(async () => {
                 ngx.sleep(0.02)        -- widen the race window
                 shared:set("v", v + 1)
                 ngx.say(lock:unlock())`),
+      loc('limitreq', `
+                local limit_req = require "resty.limit.req"
+                local store = ngx.shared.store
+                store:flush_all()
+                local lim = limit_req.new("store", 2, 10)
+                local d1, e1 = lim:incoming("foo", true)
+                local d2, e2 = lim:incoming("foo", true)
+                local d3 = lim:incoming("bar", true)
+                local d4 = lim:incoming("bar", true)
+                ngx.say(d1, " ", e1, " ", d2, " ", e2, " ", d3, " ", d4)
+                lim = limit_req.new("store", 2, 0)
+                for burst = 0, 2 do
+                    store:flush_all()
+                    if burst > 0 then lim:set_burst(burst) end
+                    for i = 1, 10 do
+                        local delay, err = lim:incoming("foo", true)
+                        if not delay then ngx.say(i, ": ", err) break end
+                    end
+                end
+                store:flush_all()
+                lim = limit_req.new("store", 2, 10)
+                local out = {}
+                for i = 1, 4 do out[i] = lim:incoming("bar", i < 3) end
+                ngx.say(table.concat(out, " "))
+                store:flush_all()
+                lim = limit_req.new("store", 40, 40)
+                out = {}
+                for i = 1, 3 do out[i] = lim:incoming("u", true) lim:uncommit("u") end
+                ngx.say(table.concat(out, " "))
+                store:set("bad", 32)
+                ngx.say(lim:incoming("bad", true))
+                store:flush_all()
+                lim = limit_req.new("store", 0.1, 0.1)
+                ngx.say(lim:incoming("k", true), " ", lim:incoming("k", true))
+                ngx.say(limit_req.new("nosuch", 1, 1))
+                store:flush_all()
+                lim = limit_req.new("store", 40, 40)
+                local begin = ngx.now()
+                for i = 1, 20 do
+                    local delay = assert(lim:incoming("t", true))
+                    ngx.sleep(delay)
+                end
+                ngx.update_time()
+                local elapsed = ngx.now() - begin
+                ngx.say("paced: ", elapsed > 0.4 and elapsed < 1.5)`),
+      loc('limitconn', `
+                local limit_conn = require "resty.limit.conn"
+                local store = ngx.shared.store
+                store:flush_all()
+                local lim = limit_conn.new("store", 2, 8, 1)
+                local out = {}
+                for i = 1, 12 do
+                    local delay, err = lim:incoming("foo", true)
+                    out[#out + 1] = delay and (delay .. "/" .. err .. "/" .. tostring(lim:is_committed())) or err
+                    if i == 4 then out[#out + 1] = "leave:" .. lim:leaving("foo") end
+                end
+                ngx.say(table.concat(out, " "))
+                store:flush_all()
+                out = {}
+                for i = 1, 7 do
+                    local delay, err = lim:incoming("foo", i == 3 or i == 5)
+                    out[#out + 1] = delay .. "/" .. err .. "/" .. tostring(lim:is_committed())
+                end
+                ngx.say(table.concat(out, " "))
+                store:flush_all()
+                lim = limit_conn.new("store", 2, 1, 1)
+                out = {}
+                for i = 1, 10 do
+                    local delay, err = lim:incoming("foo", true)
+                    out[#out + 1] = delay and (delay .. "/" .. err) or err
+                    if i == 4 then lim:set_conn(5) lim:set_burst(2) end
+                end
+                ngx.say(table.concat(out, " "))
+                store:flush_all()
+                out = {}
+                for i = 1, 3 do
+                    local delay, conn = lim:incoming("u", true)
+                    out[i] = conn
+                    lim:uncommit("u")
+                end
+                ngx.say(table.concat(out, " "))
+                lim:leaving("u", 3)
+                ngx.say("unit delay: ", lim.unit_delay)`),
+      loc('limitcount', `
+                local limit_count = require "resty.limit.count"
+                local store = ngx.shared.store
+                store:flush_all()
+                local lim = limit_count.new("store", 10, 100)
+                local out = {}
+                for i = 1, 12 do
+                    local delay, err = lim:incoming("uri", true)
+                    out[i] = tostring(err)
+                end
+                ngx.say(table.concat(out, " "))
+                store:flush_all()
+                lim = limit_count.new("store", 5, 10)
+                out = {}
+                for i = 1, 4 do out[i] = select(2, lim:incoming("foo", i < 3)) end
+                ngx.say(table.concat(out, " "))
+                store:flush_all()
+                lim = limit_count.new("store", 2, 10)
+                out = {}
+                for i = 1, 3 do out[i] = select(2, lim:incoming("k", true)) lim:uncommit("k") end
+                ngx.say(table.concat(out, " "), " ", lim:uncommit("nokey"))
+                store:flush_all()
+                lim = limit_count.new("store", 1, 0.2)
+                local a = select(2, lim:incoming("w", true))
+                local b = select(2, lim:incoming("w", true))
+                ngx.sleep(0.3)
+                local c = select(2, lim:incoming("w", true))
+                ngx.say(a, " ", b, " ", c)`),
+      loc('limittraffic', `
+                local limit_req = require "resty.limit.req"
+                local limit_count = require "resty.limit.count"
+                local traffic = require "resty.limit.traffic"
+                local store = ngx.shared.store
+                store:flush_all()
+                local lim1 = limit_req.new("store", 100, 100)
+                local lim2 = limit_count.new("store", 2, 100)
+                local out = {}
+                for i = 1, 3 do
+                    local states = {}
+                    local delay, err = traffic.combine({ lim1, lim2 }, { "r", "c" }, states)
+                    out[i] = delay and (delay .. "/" .. tostring(states[1]) .. "/" .. tostring(states[2])) or err
+                end
+                ngx.say(table.concat(out, " "))
+                -- the rejection by the count limiter left the req limiter uncommitted
+                local delay, excess = lim1:incoming("r", false)
+                ngx.say(delay, " ", excess)`),
       loc('lockcount', `
                 ngx.say(ngx.shared.data:get("v"))`),
       loc('lockapi', `
@@ -132,7 +261,7 @@ beforeAll(async () => {
       .replace(/\$\{MEMC\}/g, String(memc?.port ?? 1)),
     {
       http: `    lua_capture_error_log 32k;
-    ${haveShared ? 'lua_shared_dict locks 1m;\n    lua_shared_dict data 1m;' : ''}
+    ${haveShared ? 'lua_shared_dict locks 1m;\n    lua_shared_dict data 1m;\n    lua_shared_dict store 1m;' : ''}
     lua_socket_log_errors off;`,
     },
   );
@@ -194,6 +323,47 @@ describe.skipIf(!haveShared)('resty.lock', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe.skipIf(!haveShared)('resty.limit.*', () => {
+  it('req: leaky bucket delays, burst rejections, dry runs, uncommit, pacing', async () => {
+    expect(await get('/limitreq')).toBe(
+      [
+        '0 0 0.5 1 0 0.5',
+        '2: rejected',
+        '3: rejected',
+        '4: rejected',
+        '0 0.5 1 1',
+        '0 0.025 0.025',
+        'nilshdict abused by other users',
+        '0 nilrejected',
+        'nilshared dict not found',
+        'paced: true',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('conn: delays by concurrency, rejections, dry runs, leaving, set_conn/set_burst', async () => {
+    expect(await get('/limitconn')).toBe(
+      [
+        '0/1/true 0/2/true 1/3/true 1/4/true leave:3 1/4/true 2/5/true 2/6/true 3/7/true 3/8/true 4/9/true 4/10/true rejected',
+        '0/1/false 0/1/false 0/1/true 0/2/false 0/2/true 1/3/false 1/3/false',
+        '0/1 0/2 1/3 rejected 0/4 0/5 1/6 1/7 rejected rejected',
+        '1 1 1',
+        'unit delay: 2',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('count: fixed window countdown, dry runs, uncommit, window reset', async () => {
+    expect(await get('/limitcount')).toBe('9 8 7 6 5 4 3 2 1 0 rejected rejected\n4 3 2 2\n1 1 1 2\n0 rejected 0\n');
+  });
+
+  it('traffic.combine commits all or none', async () => {
+    expect(await get('/limittraffic')).toBe('0/0/1 0.01/1/0 rejected\n0.02 2\n');
   });
 });
 
