@@ -64,7 +64,9 @@ export function reqSocket(L: LuaState): number {
     adoptSocket(d.socket, u);
     d.socket.setTimeout(0);
   } else {
-    if (req.bodyRead || bodyTaken.has(req)) return fail(L, 'request body already exists');
+    const st = x.bodyState;
+    if (st === B_DISCARDING) return fail(L, 'request body discarded');
+    if (req.bodyRead || bodyTaken.has(req) || st === B_READING || st === B_STREAMING) return fail(L, 'request body already exists');
     const cl = Number(req.headerIn('content-length') ?? '0');
     if (!(cl > 0)) return fail(L, 'no body');
     u.kind = Kind.Body;
