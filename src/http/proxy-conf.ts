@@ -22,6 +22,16 @@ export const FT_NON_IDEMPOTENT = 0x4000;
 export const FT_NOLIVE = 0x40000000;
 export const FT_OFF = 0x80000000;
 
+/** ngx_http_upstream_next_errors: statuses that proxy_next_upstream http_NNN may retry. */
+export const STATUS_FT: Record<number, number> = {
+  500: FT_HTTP_500, 502: FT_HTTP_502, 503: FT_HTTP_503, 504: FT_HTTP_504, 403: FT_HTTP_403, 404: FT_HTTP_404, 429: FT_HTTP_429,
+};
+
+/** The status a failure ends with when no more tries are left (anything else: 502). */
+export const FT_STATUS: Record<number, number> = {
+  [FT_TIMEOUT]: 504, [FT_HTTP_504]: 504, [FT_HTTP_500]: 500, [FT_HTTP_503]: 503, [FT_HTTP_403]: 403, [FT_HTTP_404]: 404, [FT_HTTP_429]: 429,
+};
+
 export const NEXT_UPSTREAM_MASKS: Record<string, number> = {
   error: FT_ERROR, timeout: FT_TIMEOUT, invalid_header: FT_INVALID_HEADER, http_500: FT_HTTP_500,
   http_502: FT_HTTP_502, http_503: FT_HTTP_503, http_504: FT_HTTP_504, http_403: FT_HTTP_403,

@@ -4,26 +4,26 @@
 // (sendHeader/output, so header and body filters and subrequest capture work), buffered or not.
 // Failures follow ngx_http_upstream_next(): retries per proxy_next_upstream, then 502/504 with
 // nginx's error log lines.
-import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as net from 'node:net';
 import type { ContentHandler } from '../config/model.js';
 import type { Request } from './request.js';
-import type { Exchange } from './transport.js';
-import { proxyConf, type ProxyConf, type ProxyPass } from './proxy-conf.js';
+import { proxyConf } from './proxy-conf.js';
 import {
-  FT_ERROR, FT_TIMEOUT, FT_INVALID_HEADER, FT_HTTP_500, FT_HTTP_502, FT_HTTP_503, FT_HTTP_504, FT_HTTP_403,
-  FT_HTTP_404, FT_HTTP_429, FT_NON_IDEMPOTENT, FT_NOLIVE, IGN_XA_REDIRECT, IGN_XA_BUFFERING, IGN_XA_LIMIT_RATE,
+  FT_ERROR, FT_TIMEOUT, FT_INVALID_HEADER, FT_HTTP_403, FT_HTTP_404, FT_NON_IDEMPOTENT, FT_NOLIVE, IGN_XA_REDIRECT,
+  IGN_XA_BUFFERING, IGN_XA_LIMIT_RATE, STATUS_FT, FT_STATUS,
 } from './proxy-conf.js';
 import { HeadParser, HeadResult, ChunkedDecoder, ResponseHead } from './proxy-parse.js';
-import { RoundRobin, takeIdle, putIdle, type PeerGroup, type PeerPick } from './proxy-peers.js';
-import { resolveTarget, requestUri, requestBody, internalBodyLength, buildHead, type Target } from './proxy-request.js';
+import { RoundRobin, takeIdle, putIdle, type PeerGroup } from './proxy-peers.js';
+import { resolveTarget, requestUri, requestBody, internalBodyLength, buildHead } from './proxy-request.js';
 import { copyHeaders } from './proxy-headers.js';
-import { upInfo, newState, separate, type UpState, type ProxyVarsSource } from './proxy-vars.js';
-import { runBalancer, newBalancerData, NGX_ERROR, NGX_BUSY, NGX_DECLINED, type BalancerData, type BalancerHost } from './proxy-balancer.js';
-import { sendHeader, output, flush, finalize, finishResponse, closeRequest } from './output.js';
+import { upInfo, newState, separate } from './proxy-vars.js';
+import { runBalancer, NGX_ERROR, NGX_BUSY, NGX_DECLINED } from './proxy-balancer.js';
+import { ProxyBase, ACT_CONNECT, ACT_SEND, ACT_HEADER, ACT_BODY } from './proxy-base.js';
+import { sendHeader, output, flush, finalize, finishResponse, closeRequest, endRequest } from './output.js';
+import { tunnel } from './proxy-tunnel.js';
 import { internalRedirect, namedRedirect } from './phases.js';
 import { evalComplex } from './complex.js';
-import { logError, Level, errorLog, type LogContext } from '../log/errorlog.js';
+import { logError, Level, errorLog } from '../log/errorlog.js';
 import { errnoOf } from '../ngx/socket-common.js';
 import { resolveNow, resolveLater } from '../ngx/socket-resolve.js';
 
@@ -39,11 +39,6 @@ export const proxyHandler: ContentHandler = {
   },
 };
 
-const ACT_CONNECT = 'connecting to upstream';
-const ACT_SEND = 'sending request to upstream';
-const ACT_HEADER = 'reading response header from upstream';
-const ACT_BODY = 'reading upstream';
-
 const enum Body {
   None,
   Length,
@@ -51,40 +46,18 @@ const enum Body {
   Close,
 }
 
-/** ngx_http_upstream_next_errors: statuses that proxy_next_upstream http_NNN may retry. */
-const STATUS_FT: Record<number, number> = {
-  500: FT_HTTP_500, 502: FT_HTTP_502, 503: FT_HTTP_503, 504: FT_HTTP_504, 403: FT_HTTP_403, 404: FT_HTTP_404, 429: FT_HTTP_429,
-};
-
 const HIGH_WATER = 256 * 1024;
 
-class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
-  // the target
-  hostHeader = '';
-  portText = '';
-  internalBodyLength = -1;
-  private target!: Target;
-  private uri = '';
+class ProxyRun extends ProxyBase {
   private method = 'GET';
   private head = '';
   private body: Buffer | null = null;
   private headOnly = false;
-  // peers and tries
   private rr!: RoundRobin;
-  private pick: PeerPick | null = null;
-  private triesLeft = 0;
   private startTime = Date.now();
-  data: BalancerData = newBalancerData();
   private usesBalancer = false;
-  // the current attempt
-  private sock: net.Socket | null = null;
   private cached = false;
   private requests = 0;
-  private state: UpState | null = null;
-  private action = ACT_CONNECT;
-  private timer: NodeJS.Timeout | null = null;
-  private timerMs = 0;
-  private timerFt = FT_TIMEOUT;
   private requestSent = false;
   private parser: HeadParser | null = null;
   private resp: ResponseHead | null = null;
@@ -96,46 +69,7 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private paused = false;
-  // request side
   private headerSent = false;
-  private done = false;
-  private readonly x: Exchange | null;
-
-  constructor(readonly req: Request, readonly conf: ProxyConf, readonly pass: ProxyPass) {
-    this.x = (req.main.transport as Exchange | null) ?? null;
-  }
-
-  // ---- LogContext: the request's suffix with ", upstream: ..." before the host -------------------
-  connSerial(): number {
-    return this.req.connSerial();
-  }
-
-  logSuffix(): string {
-    const s = this.req.logSuffix();
-    const name = this.pick ? this.pick.name : this.target ? this.target.group.name : '';
-    if (!name) return s;
-    const up = `, upstream: "${this.target.url.schema}${name}${this.uri}"`;
-    const at = s.lastIndexOf(', host: "');
-    return at < 0 ? s + up : s.slice(0, at) + up + s.slice(at);
-  }
-
-  private log(level: number, msg: string): void {
-    if (errorLog.enabled(level)) logError(level, msg, this);
-  }
-
-  // ---- BalancerHost ---------------------------------------------------------------------------
-  tries(): number {
-    return this.triesLeft;
-  }
-
-  maxTries(): number {
-    return this.conf.nextUpstreamTries;
-  }
-
-  lastStatus(): number {
-    const st = upInfo(this.req).states;
-    return st.length > 1 ? st[st.length - 2].status : 0;
-  }
 
   // ---- start ------------------------------------------------------------------------------------
   start(): void {
@@ -162,16 +96,6 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
       return;
     }
     this.withBody();
-  }
-
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.destroyConn();
-      this.done = true;
-      this.req.worker.internalFailure(this.req, e);
-    }
   }
 
   private withBody(): void {
@@ -311,82 +235,7 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     }));
   }
 
-  private open(target: { host?: string; port?: number; path?: string }): void {
-    const opts: net.NetConnectOpts & tls.ConnectionOptions = { ...(target as net.NetConnectOpts) };
-    if (this.conf.bind !== null && target.path === undefined) {
-      const b = evalComplex(this.req, this.conf.bind);
-      if (b.length > 0) (opts as net.TcpNetConnectOpts).localAddress = b.replace(/:\d+$/, '');
-    }
-    const ms = this.data.connectTimeout || this.conf.connectTimeout;
-    let sock: net.Socket;
-    if (this.target.url.schema === 'https://') {
-      opts.rejectUnauthorized = this.conf.sslVerify;
-      if (this.conf.sslServerName) {
-        const name = this.conf.sslName !== null ? evalComplex(this.req, this.conf.sslName) : this.target.url.host;
-        if (!net.isIP(name)) opts.servername = name;
-      }
-      sock = tls.connect(opts);
-      sock.once('secureConnect', () => this.guard(() => this.connected(sock)));
-    } else {
-      sock = net.connect(opts);
-      sock.once('connect', () => this.guard(() => this.connected(sock)));
-    }
-    this.attach(sock);
-    if (this.conf.socketKeepalive) sock.setKeepAlive(true);
-    this.arm(ms, FT_TIMEOUT);
-  }
-
-  private connected(sock: net.Socket): void {
-    if (sock !== this.sock || this.done) return;
-    sock.setNoDelay(true);
-    this.state!.connectTime = Date.now() - this.state!.start;
-    this.send();
-  }
-
-  private attach(sock: net.Socket): void {
-    this.sock = sock;
-    sock.on('data', (d: Buffer) => this.guard(() => this.onData(sock, d)));
-    sock.on('end', () => this.guard(() => this.onEnd(sock)));
-    sock.on('error', (e: NodeJS.ErrnoException) => this.guard(() => this.onError(sock, e)));
-    sock.on('close', () => this.guard(() => this.onEnd(sock)));
-  }
-
-  private detachSock(): net.Socket | null {
-    const s = this.sock;
-    this.sock = null;
-    if (s !== null) {
-      s.removeAllListeners('data');
-      s.removeAllListeners('end');
-      s.removeAllListeners('error');
-      s.removeAllListeners('close');
-      s.removeAllListeners('connect');
-      s.removeAllListeners('secureConnect');
-      s.removeAllListeners('drain');
-      s.on('error', noop);
-    }
-    return s;
-  }
-
-  private destroyConn(): void {
-    this.disarm();
-    const s = this.detachSock();
-    if (s !== null) s.destroy();
-  }
-
-  // ---- timers -----------------------------------------------------------------------------------
-  private arm(ms: number, ft: number): void {
-    this.timerMs = ms;
-    this.timerFt = ft;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = ms > 0 ? setTimeout(() => this.guard(() => this.timedOut()), ms) : null;
-  }
-
-  private disarm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private timedOut(): void {
+  protected timedOut(): void {
     this.timer = null;
     if (this.done) return;
     if (this.resp === null) {
@@ -402,8 +251,15 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     this.finish(504);
   }
 
+  protected connected(sock: net.Socket): void {
+    if (sock !== this.sock || this.done) return;
+    sock.setNoDelay(true);
+    this.state!.connectTime = Date.now() - this.state!.start;
+    this.send();
+  }
+
   // ---- send -------------------------------------------------------------------------------------
-  private send(): void {
+  protected send(): void {
     const sock = this.sock!;
     this.action = ACT_SEND;
     this.requestSent = false;
@@ -411,20 +267,20 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     const data = this.body !== null ? Buffer.concat([head, this.body]) : head;
     this.state!.bytesSent += data.length;
     if (errorLog.enabled(Level.Debug)) this.log(Level.Debug, `http proxy header:\n"${this.head}"`);
-    this.arm(this.data.sendTimeout || this.conf.sendTimeout, FT_TIMEOUT);
+    this.arm(this.data.sendTimeout || this.conf.sendTimeout);
     const attempt = this.state;
     sock.write(data, (err) => this.guard(() => {
       if (err || this.done || this.state !== attempt || this.sock !== sock) return;
       this.requestSent = true;
       if (this.resp === null) {
         this.action = ACT_HEADER;
-        this.arm(this.data.readTimeout || this.conf.readTimeout, FT_TIMEOUT);
+        this.arm(this.data.readTimeout || this.conf.readTimeout);
       }
     }));
   }
 
   // ---- receive ----------------------------------------------------------------------------------
-  private onData(sock: net.Socket, d: Buffer): void {
+  protected onData(sock: net.Socket, d: Buffer): void {
     if (sock !== this.sock || this.done) return;
     this.state!.bytesReceived += d.length;
     if (this.resp !== null) {
@@ -463,7 +319,7 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     this.processHeader(this.parser.head, d, this.parser.bodyStart);
   }
 
-  private onEnd(sock: net.Socket): void {
+  protected onEnd(sock: net.Socket): void {
     if (sock !== this.sock || this.done) return;
     if (this.resp === null) {
       if (this.cached && !this.requestSent && this.state!.bytesReceived === 0) {
@@ -484,7 +340,7 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     this.finish(502);
   }
 
-  private onError(sock: net.Socket, e: NodeJS.ErrnoException): void {
+  protected onError(sock: net.Socket, e: NodeJS.ErrnoException): void {
     if (sock !== this.sock || this.done) return;
     const [no, text] = errnoOf(e);
     if (this.action === ACT_CONNECT) {
@@ -580,10 +436,14 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     }
     this.headerSent = true;
     this.action = ACT_BODY;
-    this.arm(this.data.readTimeout || this.conf.readTimeout, FT_TIMEOUT);
+    this.arm(this.data.readTimeout || this.conf.readTimeout);
     sendHeader(req);
     if (req.finalized) {
       this.finishQuiet();
+      return;
+    }
+    if (status === 101 && this.x !== null && req === req.main && req.headerIn('upgrade') !== null) {
+      this.upgrade(chunk.subarray(bodyStart));
       return;
     }
     if (this.bodyMode === Body.None) {
@@ -598,6 +458,22 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
       return;
     }
     if (bodyStart < chunk.length) this.feedBody(chunk, bodyStart);
+  }
+
+  /** 101 to a client that asked for it: join the two connections (u->upgrade). */
+  private upgrade(rest: Buffer): void {
+    const req = this.req;
+    this.done = true;
+    this.disarm();
+    const up = this.detachSock()!;
+    const st = this.state!;
+    tunnel(this.x!, up, rest, this.conf.readTimeout, () => {
+      this.log(Level.Err, 'upstream timed out (110: Connection timed out) while proxying upgraded connection');
+    }, () => {
+      st.responseTime = Date.now() - st.start;
+      req.finished = true;
+      endRequest(req);
+    });
   }
 
   /** X-Accel-Redirect: an internal redirect instead of the upstream's body. */
@@ -655,10 +531,13 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     if (this.buffering) {
       this.held.push(b);
       this.heldBytes += b.length;
-      if (this.heldBytes >= this.conf.buffers.num * this.conf.buffers.size) this.flushHeld();
+      // a filled proxy_buffers buffer goes on to the client; a partial one waits
+      if (this.heldBytes >= this.conf.buffers.size) this.flushHeld();
       return;
     }
     output(this.req, b, false);
+    // non-buffered output is marked flush (ngx_http_upstream_process_non_buffered_request)
+    if (!this.req.finished) flush(this.req, false, null);
     this.backpressure();
   }
 
@@ -686,7 +565,7 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
       this.paused = false;
       if (this.done || this.sock !== up) return;
       up.resume();
-      this.arm(this.data.readTimeout || this.conf.readTimeout, FT_TIMEOUT);
+      this.arm(this.data.readTimeout || this.conf.readTimeout);
     }));
   }
 
@@ -701,30 +580,7 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     }
     if (ft === FT_TIMEOUT) this.log(Level.Err, `upstream timed out (110: Connection timed out) while ${this.action}`);
     if (this.cached && ft === FT_ERROR) this.triesLeft++;
-    let status: number;
-    switch (ft) {
-      case FT_TIMEOUT:
-      case FT_HTTP_504:
-        status = 504;
-        break;
-      case FT_HTTP_500:
-        status = 500;
-        break;
-      case FT_HTTP_503:
-        status = 503;
-        break;
-      case FT_HTTP_403:
-        status = 403;
-        break;
-      case FT_HTTP_404:
-        status = 404;
-        break;
-      case FT_HTTP_429:
-        status = 429;
-        break;
-      default:
-        status = 502;
-    }
+    const status = FT_STATUS[ft] ?? 502;
     if (this.x !== null && this.x.aborted && !this.conf.ignoreClientAbort) {
       this.finish(499);
       return;
@@ -773,7 +629,7 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
     const s = this.detachSock();
     if (s === null) return;
     const g: PeerGroup = this.target.group;
-    if (this.keepalive && this.requestSent && this.pick !== null && g.keepalive > 0 && !this.req.worker.exiting) {
+    if (this.keepalive && (this.requestSent || s.writableLength === 0) && this.pick !== null && g.keepalive > 0 && !this.req.worker.exiting) {
       if (putIdle(g, s, this.pick.name, this.requests + 1)) return;
     }
     s.destroy();
@@ -808,7 +664,6 @@ class ProxyRun implements ProxyVarsSource, BalancerHost, LogContext {
   }
 }
 
-function noop(): void {}
 
 function isZeroNet(a: string): boolean {
   return a.length > 2 && a.charCodeAt(0) === 48 && a.charCodeAt(1) === 46 && a !== '0.0.0.0';

@@ -1,0 +1,159 @@
+// The connection side of a proxied request (see proxy.ts for the flow): the error log context
+// with nginx's ", upstream: ..." part, the balancer's view of the request, the socket to the peer
+// (plain or TLS, with proxy_bind) and the one timer that guards connect/send/read.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Request } from './request.js';
+import type { Exchange } from './transport.js';
+import type { ProxyConf, ProxyPass } from './proxy-conf.js';
+import type { PeerPick } from './proxy-peers.js';
+import type { Target } from './proxy-request.js';
+import { upInfo, type UpState, type ProxyVarsSource } from './proxy-vars.js';
+import { newBalancerData, type BalancerData, type BalancerHost } from './proxy-balancer.js';
+import { evalComplex } from './complex.js';
+import { logError, errorLog, type LogContext } from '../log/errorlog.js';
+
+export const ACT_CONNECT = 'connecting to upstream';
+export const ACT_SEND = 'sending request to upstream';
+export const ACT_HEADER = 'reading response header from upstream';
+export const ACT_BODY = 'reading upstream';
+
+export abstract class ProxyBase implements ProxyVarsSource, BalancerHost, LogContext {
+  // the target
+  hostHeader = '';
+  portText = '';
+  internalBodyLength = -1;
+  target!: Target;
+  uri = '';
+  pick: PeerPick | null = null;
+  triesLeft = 0;
+  data: BalancerData = newBalancerData();
+  state: UpState | null = null;
+  action = ACT_CONNECT;
+  sock: net.Socket | null = null;
+  timer: NodeJS.Timeout | null = null;
+  done = false;
+  readonly x: Exchange | null;
+
+  constructor(readonly req: Request, readonly conf: ProxyConf, readonly pass: ProxyPass) {
+    this.x = (req.main.transport as Exchange | null) ?? null;
+  }
+
+  protected abstract connected(sock: net.Socket): void;
+  protected abstract onData(sock: net.Socket, d: Buffer): void;
+  protected abstract onEnd(sock: net.Socket): void;
+  protected abstract onError(sock: net.Socket, e: NodeJS.ErrnoException): void;
+  protected abstract timedOut(): void;
+
+  // ---- LogContext: the request's suffix with ", upstream: ..." before the host -------------------
+  connSerial(): number {
+    return this.req.connSerial();
+  }
+
+  logSuffix(): string {
+    const s = this.req.logSuffix();
+    const name = this.pick ? this.pick.name : this.target ? this.target.group.name : '';
+    if (!name) return s;
+    const up = `, upstream: "${this.target.url.schema}${name}${this.uri}"`;
+    const at = s.lastIndexOf(', host: "');
+    return at < 0 ? s + up : s.slice(0, at) + up + s.slice(at);
+  }
+
+  protected log(level: number, msg: string): void {
+    if (errorLog.enabled(level)) logError(level, msg, this);
+  }
+
+  // ---- BalancerHost ---------------------------------------------------------------------------
+  tries(): number {
+    return this.triesLeft;
+  }
+
+  maxTries(): number {
+    return this.conf.nextUpstreamTries;
+  }
+
+  lastStatus(): number {
+    const st = upInfo(this.req).states;
+    return st.length > 1 ? st[st.length - 2].status : 0;
+  }
+
+  protected guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.destroyConn();
+      this.done = true;
+      this.req.worker.internalFailure(this.req, e);
+    }
+  }
+
+  // ---- the socket ---------------------------------------------------------------------------------
+  protected open(target: { host?: string; port?: number; path?: string }): void {
+    const opts: net.NetConnectOpts & tls.ConnectionOptions = { ...(target as net.NetConnectOpts) };
+    if (this.conf.bind !== null && target.path === undefined) {
+      const b = evalComplex(this.req, this.conf.bind);
+      if (b.length > 0) (opts as net.TcpNetConnectOpts).localAddress = b.replace(/:\d+$/, '');
+    }
+    const ms = this.data.connectTimeout || this.conf.connectTimeout;
+    let sock: net.Socket;
+    if (this.target.url.schema === 'https://') {
+      opts.rejectUnauthorized = this.conf.sslVerify;
+      if (this.conf.sslServerName) {
+        const name = this.conf.sslName !== null ? evalComplex(this.req, this.conf.sslName) : this.target.url.host;
+        if (!net.isIP(name)) opts.servername = name;
+      }
+      sock = tls.connect(opts);
+      sock.once('secureConnect', () => this.guard(() => this.connected(sock)));
+    } else {
+      sock = net.connect(opts);
+      sock.once('connect', () => this.guard(() => this.connected(sock)));
+    }
+    this.attach(sock);
+    if (this.conf.socketKeepalive) sock.setKeepAlive(true);
+    this.arm(ms);
+  }
+
+  protected attach(sock: net.Socket): void {
+    this.sock = sock;
+    sock.removeListener('error', noop);
+    sock.on('data', (d: Buffer) => this.guard(() => this.onData(sock, d)));
+    sock.on('end', () => this.guard(() => this.onEnd(sock)));
+    sock.on('error', (e: NodeJS.ErrnoException) => this.guard(() => this.onError(sock, e)));
+    sock.on('close', () => this.guard(() => this.onEnd(sock)));
+  }
+
+  protected detachSock(): net.Socket | null {
+    const s = this.sock;
+    this.sock = null;
+    if (s !== null) {
+      s.removeAllListeners('data');
+      s.removeAllListeners('end');
+      s.removeAllListeners('error');
+      s.removeAllListeners('close');
+      s.removeAllListeners('connect');
+      s.removeAllListeners('secureConnect');
+      s.removeAllListeners('drain');
+      s.on('error', noop);
+    }
+    return s;
+  }
+
+  protected destroyConn(): void {
+    this.disarm();
+    const s = this.detachSock();
+    if (s !== null) s.destroy();
+  }
+
+  // ---- timers -----------------------------------------------------------------------------------
+  protected arm(ms: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = ms > 0 ? setTimeout(() => this.guard(() => this.timedOut()), ms) : null;
+  }
+
+  protected disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+function noop(): void {}
