@@ -25,3 +25,4 @@ import './resty-crypto.js';
 // its installer also loads resty.core (which needs no other API group) into each new VM
 import './resty-core.js';
 import './resty-redis.js';
+import './resty-websocket.js';
