@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import type { Request } from './request.js';
 import type { LocationConf, LuaCode } from '../config/model.js';
 import { evalComplex, type Complex } from './complex.js';
-import { getVariable } from './variables.js';
+import { getVariable, setVariable } from './variables.js';
 import { finalize } from './output.js';
 import { logError, Level } from '../log/errorlog.js';
 
@@ -35,9 +35,12 @@ export function runScript(req: Request, ops: ScriptOp[]): ScriptResult {
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     switch (op.op) {
-      case 'set':
-        req.vars.set(op.name, evalComplex(req, op.value));
+      case 'set': {
+        // changeable built-ins ($args, $limit_rate...) go through their setter, like nginx's
+        const v = evalComplex(req, op.value);
+        if (setVariable(req, op.name, v, req.worker.declaredVars) !== 'ok') req.vars.set(op.name, v);
         break;
+      }
       case 'fn': {
         const args = op.args.map((a) => evalComplex(req, a));
         const v = op.fn(req, args);
