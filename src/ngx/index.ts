@@ -26,3 +26,4 @@ import './resty-crypto.js';
 import './resty-core.js';
 import './resty-redis.js';
 import './resty-websocket.js';
+import './resty-dns.js';

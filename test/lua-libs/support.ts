@@ -200,3 +200,17 @@ export async function startMemcached(): Promise<Memcached> {
     },
   };
 }
+
+/** A free UDP port on 127.0.0.1 that is also free for TCP (bind both, release). */
+export async function freePortUdp(): Promise<number> {
+  const dgram = await import('node:dgram');
+  for (;;) {
+    const port = await freePort();
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+}
