@@ -156,7 +156,32 @@ function rawLog(L: LuaState): number {
   return 0;
 }
 
+// ---- resty.signal -----------------------------------------------------------------------------
+
+const ERRNO_TEXT: Record<string, string> = {
+  ESRCH: 'No such process',
+  EPERM: 'Operation not permitted',
+  EINVAL: 'Invalid argument',
+};
+
+/** signal_kill(pid, signum) -> true | nil, strerror text */
+function signalKill(L: LuaState): number {
+  const pid = lauxlib.luaL_checknumber(L, 1);
+  const sig = lauxlib.luaL_checknumber(L, 2);
+  try {
+    process.kill(pid, sig);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    lua.lua_pushnil(L);
+    pushString(L, ERRNO_TEXT[code] ?? (e as Error).message);
+    return 2;
+  }
+  lua.lua_pushboolean(L, true);
+  return 1;
+}
+
 const FNS: Record<string, (L: LuaState) => number> = {
+  signal_kill: signalKill,
   process_type: processType,
   master_pid: masterPid,
   monotonic_msec: monotonicMsec,

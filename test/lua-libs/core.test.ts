@@ -51,6 +51,17 @@ describe('ngx.process / ngx.errlog / ngx.ssl', () => {
   });
 });
 
+describe('resty.signal', () => {
+  it('signum, kill with NONE on ourselves and on a missing pid', () => {
+    expect(runLua(`local signal = require "resty.signal"
+      local ok1 = signal.kill(ngx.worker.pid(), "NONE")
+      local ok2, err2 = signal.kill(2147483646, 0)
+      return signal.signum("TERM"), signal.signum("HUP"), signal.signum("NOPE"), ok1, ok2, err2, signal.kill(1, "BOGUS")`)).toEqual([
+      15, 1, null, true, null, 'No such process', null, 'unknown signal name',
+    ]);
+  });
+});
+
 describe('resty.http helpers', () => {
   it('parse_uri', () => {
     expect(runLua(`local http = require "resty.http"
