@@ -438,7 +438,9 @@ function parseFormat(L: LuaState, fmt: Uint8Array): FmtSpec[] {
       i++;
     }
     const bad = (end: number): never => {
-      luaErrorWhere(L, `invalid option '${Buffer.from(fmt.subarray(specStart, Math.min(end, n))).toString('latin1')}' to 'format'`);
+      const msg = `invalid option '${Buffer.from(fmt.subarray(specStart, Math.min(end, n))).toString('latin1')}' to 'format'`;
+      if (L === null) throw new Error(msg);
+      luaErrorWhere(L, msg);
     };
     let width = 0;
     let digits = 0;
@@ -780,7 +782,7 @@ function strFormat(L: LuaState): number {
   return 1;
 }
 
-/** Format like LuaJIT's string.format, from JS (tests, other modules). */
+/** One number through a LuaJIT string.format spec, from JS ("%.14g", "%5.2f", "%x", ...). */
 export function formatNumberSpec(spec: string, n: number): string {
   const specs = parseFormat(null as LuaState, asciiBytes(spec));
   const out = new OutBuf();
