@@ -1,5 +1,5 @@
-// The connection side of a proxied request (see proxy.ts for the flow): the error log context
-// with nginx's ", upstream: ..." part, the balancer's view of the request, the socket to the peer
+// The connection side of a proxied request (see proxy.ts for the flow): the error log action and
+// ", upstream: ..." part, the balancer's view of the request, the socket to the peer
 // (plain or TLS, with proxy_bind) and the one timer that guards connect/send/read.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -11,14 +11,15 @@ import type { Target } from './proxy-request.js';
 import { upInfo, type UpState, type ProxyVarsSource } from './proxy-vars.js';
 import { newBalancerData, type BalancerData, type BalancerHost } from './proxy-balancer.js';
 import { evalComplex } from './complex.js';
-import { logError, errorLog, type LogContext } from '../log/errorlog.js';
+import { logError, errorLog } from '../log/errorlog.js';
 
 export const ACT_CONNECT = 'connecting to upstream';
 export const ACT_SEND = 'sending request to upstream';
 export const ACT_HEADER = 'reading response header from upstream';
 export const ACT_BODY = 'reading upstream';
+export const ACT_CLIENT = 'sending to client';
 
-export abstract class ProxyBase implements ProxyVarsSource, BalancerHost, LogContext {
+export abstract class ProxyBase implements ProxyVarsSource, BalancerHost {
   // the target
   hostHeader = '';
   portText = '';
@@ -29,7 +30,7 @@ export abstract class ProxyBase implements ProxyVarsSource, BalancerHost, LogCon
   triesLeft = 0;
   data: BalancerData = newBalancerData();
   state: UpState | null = null;
-  action = ACT_CONNECT;
+  private act = ACT_CONNECT;
   sock: net.Socket | null = null;
   timer: NodeJS.Timeout | null = null;
   done = false;
@@ -45,22 +46,23 @@ export abstract class ProxyBase implements ProxyVarsSource, BalancerHost, LogCon
   protected abstract onError(sock: net.Socket, e: NodeJS.ErrnoException): void;
   protected abstract timedOut(): void;
 
-  // ---- LogContext: the request's suffix with ", upstream: ..." before the host -------------------
-  connSerial(): number {
-    return this.req.connSerial();
+  /** nginx's log->action: " while ACTION" in every log line of the connection meanwhile */
+  get action(): string {
+    return this.act;
   }
 
-  logSuffix(): string {
-    const s = this.req.logSuffix();
-    const name = this.pick ? this.pick.name : this.target ? this.target.group.name : '';
-    if (!name) return s;
-    const up = `, upstream: "${this.target.url.schema}${name}${this.uri}"`;
-    const at = s.lastIndexOf(', host: "');
-    return at < 0 ? s + up : s.slice(0, at) + up + s.slice(at);
+  set action(a: string) {
+    this.act = a;
+    this.req.main.logAction = a;
+  }
+
+  /** u->peer.name is set: log lines of the request carry ", upstream: ..." from now on */
+  protected logPeer(name: string): void {
+    this.req.logUpstream = `${this.target.url.schema}${name}${this.uri}`;
   }
 
   protected log(level: number, msg: string): void {
-    if (errorLog.enabled(level)) logError(level, msg, this);
+    if (errorLog.enabled(level)) logError(level, msg, this.req);
   }
 
   // ---- BalancerHost ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import { resolveTarget, requestUri, requestBody, internalBodyLength, buildHead }
 import { copyHeaders } from './proxy-headers.js';
 import { upInfo, newState, separate } from './proxy-vars.js';
 import { runBalancer, NGX_ERROR, NGX_BUSY, NGX_DECLINED } from './proxy-balancer.js';
-import { ProxyBase, ACT_CONNECT, ACT_SEND, ACT_HEADER, ACT_BODY } from './proxy-base.js';
+import { ProxyBase, ACT_CONNECT, ACT_SEND, ACT_HEADER, ACT_BODY, ACT_CLIENT } from './proxy-base.js';
 import { sendHeader, output, flush, finalize, finishResponse, closeRequest, endRequest } from './output.js';
 import { tunnel } from './proxy-tunnel.js';
 import { internalRedirect, namedRedirect } from './phases.js';
@@ -121,7 +121,7 @@ class ProxyRun extends ProxyBase {
 
   private clientAborted(): void {
     if (this.done || this.conf.ignoreClientAbort) return;
-    this.log(Level.Info, `client prematurely closed connection, so upstream connection is closed too while ${this.action}`);
+    this.log(Level.Info, `client prematurely closed connection, so upstream connection is closed too`);
     this.finish(499);
   }
 
@@ -143,6 +143,7 @@ class ProxyRun extends ProxyBase {
         this.triesLeft += this.data.moreTries;
         const unix = p.host.startsWith('unix:') ? p.host.slice(5) : null;
         this.pick = { peer: null, host: p.host, port: p.port, unix, name: p.name };
+        this.logPeer(p.name);
         return 0;
       }
     }
@@ -152,6 +153,7 @@ class ProxyRun extends ProxyBase {
       return NGX_BUSY;
     }
     this.pick = { peer, host: peer.host, port: peer.port, unix: peer.unix, name: peer.name };
+    this.logPeer(peer.name);
     return 0;
   }
 
@@ -183,7 +185,8 @@ class ProxyRun extends ProxyBase {
     }
     if (rc === NGX_BUSY) {
       this.state.addr = this.target.group.name;
-      this.log(Level.Err, 'no live upstreams while connecting to upstream');
+      this.logPeer(this.target.group.name);
+      this.log(Level.Err, 'no live upstreams');
       this.next(FT_NOLIVE);
       return;
     }
@@ -215,7 +218,7 @@ class ProxyRun extends ProxyBase {
     const addr = resolveNow(pick.host);
     if (addr !== null && isZeroNet(addr)) {
       // 0.0.0.0/8 is no destination (Linux connect() fails with EINVAL, nginx logs it at crit)
-      this.log(Level.Crit, `connect() to ${pick.name} failed (22: Invalid argument) while ${ACT_CONNECT}`);
+      this.log(Level.Crit, `connect() to ${pick.name} failed (22: Invalid argument)`);
       this.next(FT_ERROR);
       return;
     }
@@ -227,7 +230,7 @@ class ProxyRun extends ProxyBase {
     resolveLater(pick.host, (err, a) => this.guard(() => {
       if (this.done || this.state !== attempt) return;
       if (err !== null || a === null) {
-        this.log(Level.Err, `${err ?? `${pick.host} could not be resolved`} while connecting to upstream`);
+        this.log(Level.Err, `${err ?? `${pick.host} could not be resolved`}`);
         this.next(FT_ERROR);
         return;
       }
@@ -243,7 +246,7 @@ class ProxyRun extends ProxyBase {
       return;
     }
     // after the header: buffered data not yet sent is lost (ngx_http_upstream_process_upstream)
-    this.log(Level.Err, `upstream timed out (110: Connection timed out) while ${ACT_BODY}`);
+    this.log(Level.Err, `upstream timed out (110: Connection timed out)`);
     if (this.buffering) {
       this.held = [];
       this.heldBytes = 0;
@@ -295,18 +298,21 @@ class ProxyRun extends ProxyBase {
       return;
     }
     if (r === HeadResult.TooBig) {
-      this.log(Level.Err, `upstream sent too big header while ${ACT_HEADER}`);
+      this.action = ACT_HEADER;
+      this.log(Level.Err, `upstream sent too big header`);
       this.next(FT_INVALID_HEADER);
       return;
     }
     if (r === HeadResult.Invalid) {
-      this.log(Level.Err, `upstream sent invalid header while ${ACT_HEADER}`);
+      this.action = ACT_HEADER;
+      this.log(Level.Err, `upstream sent invalid header`);
       this.next(FT_INVALID_HEADER);
       return;
     }
     if (r === HeadResult.NoStatusLine) {
       // HTTP/0.9: everything is body, delimited by the connection close
-      this.log(Level.Err, `upstream sent no valid HTTP/1.0 header while ${ACT_HEADER}`);
+      this.action = ACT_HEADER;
+      this.log(Level.Err, `upstream sent no valid HTTP/1.0 header`);
       const h = new ResponseHead();
       h.status = 200;
       h.statusLine = '200 OK';
@@ -326,7 +332,8 @@ class ProxyRun extends ProxyBase {
         this.next(FT_ERROR);
         return;
       }
-      this.log(Level.Err, `upstream prematurely closed connection while ${ACT_HEADER}`);
+      this.action = ACT_HEADER;
+      this.log(Level.Err, `upstream prematurely closed connection`);
       this.next(FT_ERROR);
       return;
     }
@@ -336,7 +343,7 @@ class ProxyRun extends ProxyBase {
       return;
     }
     this.flushHeld();
-    this.log(Level.Err, `upstream prematurely closed connection while ${ACT_BODY}`);
+    this.log(Level.Err, `upstream prematurely closed connection`);
     this.finish(502);
   }
 
@@ -344,11 +351,11 @@ class ProxyRun extends ProxyBase {
     if (sock !== this.sock || this.done) return;
     const [no, text] = errnoOf(e);
     if (this.action === ACT_CONNECT) {
-      if (e.code === 'ECONNREFUSED') this.log(Level.Err, `connect() failed (${no}: ${text}) while ${ACT_CONNECT}`);
-      else if (e.code === 'EADDRNOTAVAIL' && e.syscall === 'bind') this.log(Level.Crit, `bind(${(sock as any).localAddress ?? ''}) failed (${no}: ${text}) while ${ACT_CONNECT}`);
+      if (e.code === 'ECONNREFUSED') this.log(Level.Err, `connect() failed (${no}: ${text})`);
+      else if (e.code === 'EADDRNOTAVAIL' && e.syscall === 'bind') this.log(Level.Crit, `bind(${(sock as any).localAddress ?? ''}) failed (${no}: ${text})`);
       else {
         const level = e.code === 'ENETUNREACH' || e.code === 'EHOSTUNREACH' || e.code === 'ENETDOWN' || e.code === 'EHOSTDOWN' || e.code === 'ECONNRESET' ? Level.Err : Level.Crit;
-        this.log(level, `connect() to ${this.pick ? this.pick.name : ''} failed (${no}: ${text}) while ${ACT_CONNECT}`);
+        this.log(level, `connect() to ${this.pick ? this.pick.name : ''} failed (${no}: ${text})`);
       }
       this.next(FT_ERROR);
       return;
@@ -359,12 +366,13 @@ class ProxyRun extends ProxyBase {
         this.next(FT_ERROR);
         return;
       }
-      this.log(Level.Err, `${op} failed (${no}: ${text}) while ${this.action}`);
+      if (op === 'recv()') this.action = ACT_HEADER;
+      this.log(Level.Err, `${op} failed (${no}: ${text})`);
       this.next(FT_ERROR);
       return;
     }
     this.flushHeld();
-    this.log(Level.Err, `recv() failed (${no}: ${text}) while ${ACT_BODY}`);
+    this.log(Level.Err, `recv() failed (${no}: ${text})`);
     this.finish(502);
   }
 
@@ -467,8 +475,9 @@ class ProxyRun extends ProxyBase {
     this.disarm();
     const up = this.detachSock()!;
     const st = this.state!;
+    this.action = 'proxying upgraded connection';
     tunnel(this.x!, up, rest, this.conf.readTimeout, () => {
-      this.log(Level.Err, 'upstream timed out (110: Connection timed out) while proxying upgraded connection');
+      this.log(Level.Err, 'upstream timed out (110: Connection timed out)');
     }, () => {
       st.responseTime = Date.now() - st.start;
       req.finished = true;
@@ -500,7 +509,7 @@ class ProxyRun extends ProxyBase {
       if (take > 0) this.deliver(start === 0 && take === d.length ? d : d.subarray(start, start + take));
       this.remaining -= take;
       if (take < avail) {
-        this.log(Level.Warn, `upstream sent more data than specified in "Content-Length" header while ${ACT_BODY}`);
+        this.log(Level.Warn, `upstream sent more data than specified in "Content-Length" header`);
       }
       if (this.remaining === 0 && !this.done) {
         this.keepalive = !this.resp!.connectionClose && take === avail;
@@ -512,7 +521,7 @@ class ProxyRun extends ProxyBase {
       const dec = this.chunked!;
       if (!dec.decode(d, start, (b) => this.deliver(b))) {
         this.flushHeld();
-        this.log(Level.Err, `upstream sent invalid chunked response while ${ACT_BODY}`);
+        this.log(Level.Err, `upstream sent invalid chunked response`);
         this.finish(502);
         return;
       }
@@ -578,7 +587,7 @@ class ProxyRun extends ProxyBase {
     if (this.pick !== null) {
       this.freePeer(ft === FT_HTTP_403 || ft === FT_HTTP_404 ? 2 : 4);
     }
-    if (ft === FT_TIMEOUT) this.log(Level.Err, `upstream timed out (110: Connection timed out) while ${this.action}`);
+    if (ft === FT_TIMEOUT) this.log(Level.Err, `upstream timed out (110: Connection timed out)`);
     if (this.cached && ft === FT_ERROR) this.triesLeft++;
     const status = FT_STATUS[ft] ?? 502;
     if (this.x !== null && this.x.aborted && !this.conf.ignoreClientAbort) {
@@ -624,6 +633,7 @@ class ProxyRun extends ProxyBase {
   /** Close or cache the connection, stop the timers, record the response time. */
   private release(): void {
     this.disarm();
+    this.action = ACT_CLIENT;
     const st = this.state;
     if (st !== null && st.responseTime < 0) st.responseTime = Date.now() - st.start;
     const s = this.detachSock();

@@ -95,6 +95,11 @@ export class Request implements LogContext {
   captureBody: Uint8Array[] | null = null;
   /** called once when this subrequest is finalised (survives internal redirects, unlike ext) */
   onSubrequestDone: ((sr: Request) => void) | null = null;
+  /** nginx's connection log action ("connecting to upstream"...), kept on the main request:
+   *  error log lines read " while ACTION" before ", client: " */
+  logAction: string | null = null;
+  /** ", upstream: ..." of error log lines once a proxy picked a peer (schema + peer + URI) */
+  logUpstream: string | null = null;
   /** module-private state (echo, proxy, ...) */
   ext: Record<string, any> = Object.create(null);
 
@@ -110,8 +115,10 @@ export class Request implements LogContext {
 
   /** ", client: 127.0.0.1, server: localhost, request: "GET /t HTTP/1.1", host: "localhost"" */
   logSuffix(): string {
-    let s = `, client: ${this.conn.remoteAddress}, server: ${this.server ? this.server.primaryName : ''}, request: "${this.main.requestLine}"`;
+    const action = this.main.logAction;
+    let s = `${action !== null ? ' while ' + action : ''}, client: ${this.conn.remoteAddress}, server: ${this.server ? this.server.primaryName : ''}, request: "${this.main.requestLine}"`;
     if (this !== this.main) s += `, subrequest: "${this.uri}"`;
+    if (this.logUpstream !== null) s += `, upstream: "${this.logUpstream}"`;
     const host = this.main.headerIn('host');
     if (host !== null) s += `, host: "${host}"`;
     return s;
