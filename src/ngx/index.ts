@@ -27,3 +27,4 @@ import './resty-core.js';
 import './resty-redis.js';
 import './resty-websocket.js';
 import './resty-dns.js';
+import './resty-pipe.js';
