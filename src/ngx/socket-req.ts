@@ -83,6 +83,9 @@ export function reqSocket(L: LuaState): number {
       (err) => {
         u.srcEnded = true;
         if (err !== null) u.srcError = err;
+        // deferred: the transport is inside its own bookkeeping here. (With lua_check_client_abort
+        // on, OpenResty gives a pending reader "client aborted" instead of running the abort
+        // handler; req.ext.reqSocketReading tells src/ngx/abort.ts a reader is waiting.)
         if (u.readWaiting) queueMicrotask(() => wake(u));
       },
       0,

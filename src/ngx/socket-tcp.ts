@@ -390,6 +390,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
     this.readWaiting = true;
     this.readTask = task;
     this.armReadTimer();
+    if (this.kind !== Kind.Upstream) (this.owner as { ext: Record<string, unknown> }).ext.reqSocketReading = true;
   }
 
   /** (Re)start the read timer with the current read timeout, as nginx re-adds it after every
@@ -428,6 +429,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
   private finishRead(): void {
     this.readTimer = clear(this.readTimer);
     this.readWaiting = false;
+    if (this.kind !== Kind.Upstream) (this.owner as { ext: Record<string, unknown> }).ext.reqSocketReading = false;
     const t = this.readTask;
     this.readTask = null;
     if (t === null || t.done) return;
@@ -523,6 +525,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
     this.inb.clear();
     this.out.clear();
     this.readTimer = clear(this.readTimer);
+    if (this.kind === Kind.Body) this.srcChunks = null; // the rest of the body is not wanted
   }
 
   finalizeWritePart(): void {
