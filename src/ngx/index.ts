@@ -4,7 +4,6 @@ import './props.js';
 import './print.js';
 import './control.js';
 import './log.js';
-import './args.js';
 import './var.js';
 import './header.js';
 import './req.js';
