@@ -80,6 +80,12 @@ export abstract class ProxyBase implements ProxyVarsSource, BalancerHost {
   }
 
   protected guard(fn: () => void): void {
+    if (this.req.finalized && !this.done) {
+      // the request ended elsewhere (client gone, parent finished): let go of the upstream
+      this.done = true;
+      this.destroyConn();
+      return;
+    }
     try {
       fn();
     } catch (e) {
