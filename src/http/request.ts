@@ -23,13 +23,17 @@ export const enum Framing {
   NoBody = 3,
 }
 
+/** The client connection as the request sees it; the transport's Exchange satisfies it directly,
+ *  so no per-request object is built for it. */
 export interface ConnInfo {
-  remoteAddress: string;
-  remotePort: number;
-  localAddress: string;
-  localPort: number;
-  serial: number;
-  requests: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** nginx's connection serial number ("*N" in log lines, $connection) */
+  readonly connectionId: number;
+  /** $connection_requests */
+  readonly connectionRequests: number;
 }
 
 let requestSerial = 0;
@@ -48,7 +52,16 @@ export class Request implements LogContext {
   args = '';
   hasArgs = false;
   headersIn: string[] = [];
-  rawHeader = '';
+  private rawHeaderText: string | null = null;
+  /** request line + headers exactly as received (built on first use: most requests never ask) */
+  get rawHeader(): string {
+    let t = this.rawHeaderText;
+    if (t === null) this.rawHeaderText = t = this.transport ? (this.transport.head.rawHeader as Buffer).toString('latin1') : '';
+    return t;
+  }
+  set rawHeader(v: string) {
+    this.rawHeaderText = v;
+  }
   requestLength = 0;
   startTime = Date.now();
   // routing
@@ -110,7 +123,7 @@ export class Request implements LogContext {
   ) {}
 
   connSerial(): number {
-    return this.conn.serial;
+    return this.conn.connectionId;
   }
 
   /** ", client: 127.0.0.1, server: localhost, request: "GET /t HTTP/1.1", host: "localhost"" */

@@ -154,14 +154,7 @@ export class Worker {
 
   private onRequest(x: Exchange): void {
     const head = x.head;
-    const req = new Request(this, {
-      remoteAddress: x.remoteAddress,
-      remotePort: x.remotePort,
-      localAddress: x.localAddress,
-      localPort: x.localPort,
-      serial: x.connectionId,
-      requests: x.connectionRequests,
-    }, x);
+    const req = new Request(this, x, x);
     req.sink = mainSink;
     req.method = head.method;
     req.httpVersion = head.httpMajor + head.httpMinor / 10;
@@ -169,7 +162,6 @@ export class Worker {
     req.unparsedUri = head.uri;
     req.requestLine = `${head.method} ${head.uri} ${req.protocol}`;
     req.headersIn = head.headers.slice();
-    req.rawHeader = head.rawHeader.toString('latin1');
     req.startTime = x.startTime;
     req.requestLength = x.requestLength;
     const ps = this.byPort.get(x.localPort) ?? { servers: this.http.servers, def: this.http.servers[0] };
