@@ -105,6 +105,6 @@ defineDirectives({
   lua_load_resty_core: () => {},
   lua_malloc_trim: () => {},
   lua_sa_restart: () => {},
-  lua_http10_buffering: () => {},
+  lua_http10_buffering: (c, d) => { settings(c).luaHttp10Buffering = parseFlag(d); },
   lua_thread_cache_max_entries: () => {},
 });

@@ -137,6 +137,7 @@ export function defaultSettings(prefix: string): LocSettings {
     luaCodeCache: true,
     luaUseDefaultType: true,
     luaCheckClientAbort: false,
+    luaHttp10Buffering: true,
     luaTransformUnderscores: true,
     luaSocketConnectTimeout: 60000,
     luaSocketSendTimeout: 60000,

@@ -55,6 +55,7 @@ export interface LocSettings {
   luaCodeCache: boolean;
   luaUseDefaultType: boolean;
   luaCheckClientAbort: boolean;
+  luaHttp10Buffering: boolean;
   luaTransformUnderscores: boolean;
   luaSocketConnectTimeout: number;
   luaSocketSendTimeout: number;

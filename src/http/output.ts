@@ -38,6 +38,11 @@ export function sendHeader(req: Request): void {
   if (req.headerSent) return;
   req.headerSent = true;
   if (req.status === 0) req.status = 200;
+  const h0 = req.headersOut;
+  if (h0.contentType === null && req.status !== 204 && req.status !== 304 && req.loc.s.luaUseDefaultType) {
+    // ngx_http_set_content_type runs before the header filters: they see default_type
+    h0.contentType = req.loc.s.defaultType;
+  }
   const hf = filters.header;
   for (let i = 0; i < hf.length && !req.finalized; i++) hf[i](req);
   if (req.finalized) return;
@@ -52,10 +57,6 @@ export function sendHeader(req: Request): void {
   else if (h.contentLength >= 0) framing = Framing.Length;
   else if (req.httpVersion >= 1.1 && req.loc.s.chunkedTransferEncoding) framing = Framing.Chunked;
   else framing = Framing.Close;
-  if (h.contentType === null && framing !== Framing.NoBody && req.loc.s.luaUseDefaultType) {
-    // ngx_http_set_content_type: handlers that set no type get default_type
-    h.contentType = req.loc.s.defaultType;
-  }
   req.framing = framing;
   if (req.ext.filterFailed) {
     closeRequest(req);
@@ -93,6 +94,15 @@ function filterFinalize(req: Request, status: number): boolean {
 /** ngx_http_output_filter: body data (null + last for the final buffer) through the body filters. */
 export function output(req: Request, data: Uint8Array | null, last: boolean): void {
   if (req.finished) return;
+  const h10 = req.ext.http10Body as Uint8Array[] | undefined;
+  if (h10 !== undefined && !req.headerSent) {
+    // lua_http10_buffering: an HTTP/1.0 client gets the whole body with a Content-Length
+    if (data !== null && data.length > 0) h10.push(data);
+    if (!last) return;
+    req.ext.http10Body = undefined;
+    data = h10.length === 1 ? h10[0] : Buffer.concat(h10);
+    if (req.headersOut.contentLength < 0) req.headersOut.contentLength = data.length;
+  }
   if (!req.headerSent) sendHeader(req);
   if (req.ext.discardBody) {
     if (!last) return;
@@ -117,6 +127,13 @@ export function output(req: Request, data: Uint8Array | null, last: boolean): vo
 }
 
 export function flush(req: Request, wait: boolean, cb: ((err?: Error) => void) | null): void {
+  const h10 = req.ext.http10Body as Uint8Array[] | undefined;
+  if (h10 !== undefined) {
+    // a flush ends HTTP/1.0 buffering: what was held goes out now, without a length
+    req.ext.http10Body = undefined;
+    sendHeader(req);
+    for (const c of h10) output(req, c, false);
+  }
   if (!req.headerSent) sendHeader(req);
   req.sink.flush(req, wait ? cb : null);
   if (!wait && cb) cb();

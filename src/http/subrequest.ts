@@ -47,7 +47,8 @@ export function startSubrequest(parent: Request, uri: string, opts: SubrequestOp
   sr.httpVersion = parent.httpVersion;
   sr.requestLine = parent.main.requestLine;
   sr.unparsedUri = opts.args ? `${uri}?${opts.args}` : uri;
-  sr.headersIn = parent.headersIn;
+  // a copy: ngx.req.set_header in a subrequest must not change the parent's headers
+  sr.headersIn = parent.headersIn.slice();
   sr.rawHeader = parent.rawHeader;
   sr.startTime = Date.now();
   sr.server = parent.server;

@@ -101,6 +101,9 @@ function emit(L: LuaState, newline: boolean, fname: string): number {
     return 1;
   }
   const data = sink.take();
+  if (!req.headerSent && req.httpVersion < 1.1 && req.main === req && req.ext.http10Body === undefined && req.loc.s.luaHttp10Buffering) {
+    req.ext.http10Body = [];
+  }
   if (data.length > 0 || !req.headerSent) output(req, data, false);
   lua.lua_pushnumber(L, 1);
   return 1;
