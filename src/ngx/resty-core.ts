@@ -1,11 +1,16 @@
 // Native half of the lua-resty-core modules in lua/ngx/ and lua/resty/core/ that need facts from
 // the worker: ngx.process (process type, master pid), ngx.errlog (lua_capture_error_log buffer,
-// raw_log, filter level) and resty.core.time (monotonic clock). require "tsresty.core".
+// raw_log, filter level), resty.core.time (monotonic clock), resty.signal. require "tsresty.core".
+// Its installer also loads resty.core into each VM and adds a package searcher that replaces
+// FFI-based copies of the modules tsresty ships.
 import { lua, lauxlib } from 'fengari';
 import { S, pushBytes, pushString, luaError, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi, definePreload } from './registry.js';
 import { currentKind } from './context.js';
 import { errorLog, Level } from '../log/errorlog.js';
+import { runtimeDir } from '../lua/vm.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 let worker: any = null;
 
@@ -224,10 +229,90 @@ function loadRestyCore(L: LuaState, w: any): void {
   lua.lua_settop(L, top);
 }
 
+// ---- FFI-based copies of the libraries tsresty ships ----------------------------------------------
+// A lua_package_path copied from an OpenResty install (/usr/local/openresty/lualib/?.lua...) finds
+// the originals of resty.core, resty.lrucache, resty.string... first; they need LuaJIT's FFI and
+// cannot load here. This searcher, placed before the Lua file searcher, serves tsresty's own
+// version of a module when the file the path finds requires "ffi" (a user's own non-FFI module
+// of the same name still wins).
+
+let shipped: Map<string, string> | null = null;
+
+/** Module name -> file of every Lua module under lua/resty and lua/ngx. */
+function shippedModules(): Map<string, string> {
+  if (shipped !== null) return shipped;
+  const found = new Map<string, string>();
+  const walk = (dir: string, prefix: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full, `${prefix}${e.name}.`);
+      else if (e.name.endsWith('.lua')) found.set(prefix + e.name.slice(0, -4), full);
+    }
+  };
+  const root = runtimeDir();
+  walk(path.join(root, 'resty'), 'resty.');
+  walk(path.join(root, 'ngx'), 'ngx.');
+  shipped = found;
+  return found;
+}
+
+const FFI_RE = /require\s*\(?\s*["']ffi["']/;
+const warnedFfi = new Set<string>();
+
+function ffiSearcher(L: LuaState): number {
+  const name = Buffer.from(lauxlib.luaL_checklstring(L, 1)).toString('latin1');
+  const ours = shippedModules().get(name);
+  if (ours === undefined) return 0;
+  lua.lua_getglobal(L, S('package'));
+  lua.lua_getfield(L, -1, S('searchpath'));
+  lua.lua_pushvalue(L, 1);
+  lua.lua_getfield(L, -3, S('path'));
+  lua.lua_call(L, 2, 1);
+  const hit = lua.lua_type(L, -1) === lua.LUA_TSTRING ? Buffer.from(lua.lua_tolstring(L, -1)).toString('latin1') : null;
+  lua.lua_settop(L, 1);
+  if (hit === null || path.resolve(hit) === ours) return 0;
+  let code: string;
+  try {
+    code = fs.readFileSync(hit, 'latin1');
+  } catch {
+    return 0;
+  }
+  if (!FFI_RE.test(code)) return 0;
+  if (!warnedFfi.has(name)) {
+    warnedFfi.add(name);
+    errorLog.write(Level.Warn, `"${hit}" needs LuaJIT's FFI: using tsresty's own "${name}" (${ours}) instead`, null);
+  }
+  const src = fs.readFileSync(ours);
+  if (lauxlib.luaL_loadbuffer(L, src, src.length, S('@' + ours)) !== lua.LUA_OK) return lua.lua_error(L);
+  pushString(L, ours);
+  return 2;
+}
+
+/** Put ffiSearcher right after the preload searcher. */
+function installFfiSearcher(L: LuaState): void {
+  lua.lua_getglobal(L, S('package'));
+  lua.lua_getfield(L, -1, S('searchers'));
+  const n = lua.lua_rawlen(L, -1);
+  for (let i = n; i >= 2; i--) {
+    lua.lua_rawgeti(L, -1, i);
+    lua.lua_rawseti(L, -2, i + 1);
+  }
+  lua.lua_pushcfunction(L, ffiSearcher);
+  lua.lua_rawseti(L, -2, 2);
+  lua.lua_pop(L, 2);
+}
+
 // resty/core.lua requires nothing, so the installer order does not matter.
 defineNgxApi('resty-core', (L, env) => {
   worker = env.worker;
   if (capture === null) setupCapture(worker);
+  installFfiSearcher(L);
   loadRestyCore(L, worker);
 });
 

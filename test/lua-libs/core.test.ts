@@ -6,6 +6,9 @@ vi.hoisted(() => {
   process.env.FENGARICONF = process.env.FENGARICONF || '{"LUA_COMPAT_FLOATSTRING":true}';
 });
 import { runLua } from '../support/lua-harness.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 describe('resty.core', () => {
   it('is loaded with the VM, before any user code', () => {
@@ -48,6 +51,30 @@ describe('ngx.process / ngx.errlog / ngx.ssl', () => {
     const [ok, err] = runLua('return pcall(require, "ngx.ssl")');
     expect(ok).toBe(false);
     expect(String(err)).toContain('not supported by tsresty');
+  });
+});
+
+describe('FFI-based copies of shipped modules', () => {
+  it('an FFI resty.lrucache earlier in package.path is replaced by ours; a plain one wins', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-ffi-'));
+    fs.mkdirSync(path.join(dir, 'ffi/resty'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'plain/resty'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'ffi/resty/lrucache.lua'), 'local ffi = require "ffi"\nreturn { mine = true }\n');
+    fs.writeFileSync(path.join(dir, 'plain/resty/string.lua'), 'return { mine = true }\n');
+    try {
+      expect(runLua(`local old = package.path
+        package.path = "${dir}/ffi/?.lua;${dir}/plain/?.lua;" .. old
+        package.loaded["resty.lrucache"] = nil
+        package.loaded["resty.string"] = nil
+        local lru = require "resty.lrucache"
+        local str = require "resty.string"
+        package.path = old
+        package.loaded["resty.lrucache"] = nil
+        package.loaded["resty.string"] = nil
+        return lru.mine == nil and type(lru.new) == "function", str.mine`)).toEqual([true, true]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
