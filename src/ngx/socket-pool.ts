@@ -4,7 +4,7 @@
 import type * as net from 'node:net';
 import { lua, lauxlib } from 'fengari';
 import { pushString, luaErrorWhere, type LuaState } from '../lua/bridge.js';
-import { currentTask, resume, suspend, type LuaTask } from '../lua/scheduler.js';
+import { currentTask, resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level, type LogContext } from '../log/errorlog.js';
 import { TcpSock, Kind, adoptSocket, setHolder, sourceEnded, releaseSocket, type SocketHolder } from './socket-tcp.js';
 import { currentOwner, currentSettings, debug, debugOn, env, newPtr, selfObject, argError } from './socket-common.js';
@@ -309,4 +309,3 @@ export function busyError(u: TcpSock, conn: boolean, read: boolean, write: boole
   return null;
 }
 
-export { suspend };

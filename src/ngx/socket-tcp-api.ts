@@ -4,7 +4,7 @@
 // socket.lua for the options).
 import * as net from 'node:net';
 import { lua, lauxlib } from 'fengari';
-import { ByteSink, S, pushString, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
+import { ByteSink, S, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';
 import { TcpSock, Kind } from './socket-tcp.js';
@@ -398,4 +398,3 @@ export function tcpBind(L: LuaState): number {
   return 1;
 }
 
-export { pushString };

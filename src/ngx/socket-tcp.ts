@@ -9,12 +9,12 @@
 import type * as net from 'node:net';
 import { lua } from 'fengari';
 import { pushString, type LuaState } from '../lua/bridge.js';
-import { currentTask, resume, type LuaTask } from '../lua/scheduler.js';
+import { resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level, type LogContext } from '../log/errorlog.js';
 import type { LocSettings } from '../config/model.js';
 import {
   InBuf, OutBuf, Filter, runFilter, OK, ERROR, AGAIN, FT_ERROR, FT_TIMEOUT, FT_CLOSED, FT_BUFTOOSMALL,
-  FT_NOMEM, FT_CLIENTABORT, FT_RESOLVER, FT_SSL, type ReadState, type UntilPattern,
+  FT_NOMEM, FT_CLIENTABORT, type ReadState, type UntilPattern,
 } from './socket-buffer.js';
 import { own, disown, debug, debugOn, newPtr, errText, type OwnedResource } from './socket-common.js';
 import type { Pool } from './socket-pool.js';
@@ -568,11 +568,6 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
       if (pool !== null) pool.connectionGone();
     }
   }
-
-  /** The coroutine calling into this socket right now. */
-  static task(): LuaTask {
-    return currentTask()!;
-  }
 }
 
 function readTimedOut(u: TcpSock): void {
@@ -583,4 +578,3 @@ function writeTimedOut(u: TcpSock): void {
   u.writeTimeoutFired();
 }
 
-export { FT_RESOLVER, FT_SSL };
