@@ -80,6 +80,62 @@ function digestReset(L: LuaState): number {
   return 1;
 }
 
+// ---- resty.hmac ---------------------------------------------------------------------------------
+
+class Hmac {
+  h: crypto.Hmac | null = null;
+  constructor(
+    readonly alg: string,
+    readonly key: Buffer,
+  ) {}
+  get(): crypto.Hmac {
+    return (this.h ??= crypto.createHmac(this.alg, this.key));
+  }
+}
+
+/** hmac_new(alg, key) -> ctx | nil */
+function hmacNew(L: LuaState): number {
+  const alg = Buffer.from(lauxlib.luaL_checklstring(L, 1)).toString('latin1');
+  if (!DIGESTS.has(alg)) {
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  lua.lua_pushlightuserdata(L, new Hmac(alg, Buffer.from(bytesAt(L, 2))));
+  return 1;
+}
+
+function hmacUpdate(L: LuaState): number {
+  ctxAt(L, 1, Hmac, 'hmac').get().update(bytesAt(L, 2));
+  lua.lua_pushboolean(L, true);
+  return 1;
+}
+
+/** hmac_final(ctx) -> binary mac; the context starts over afterwards */
+function hmacFinal(L: LuaState): number {
+  const c = ctxAt(L, 1, Hmac, 'hmac');
+  const mac = c.get().digest();
+  c.h = null;
+  pushBytes(L, mac);
+  return 1;
+}
+
+function hmacReset(L: LuaState): number {
+  ctxAt(L, 1, Hmac, 'hmac').h = null;
+  lua.lua_pushboolean(L, true);
+  return 1;
+}
+
+/** hmac_digest(alg, key, msg) -> binary mac | nil (one shot) */
+function hmacDigest(L: LuaState): number {
+  const alg = Buffer.from(lauxlib.luaL_checklstring(L, 1)).toString('latin1');
+  if (!DIGESTS.has(alg)) {
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  pushBytes(L, crypto.createHmac(alg, bytesAt(L, 2)).update(bytesAt(L, 3)).digest());
+  return 1;
+}
+
 // ---- resty.string / resty.random --------------------------------------------------------------
 
 function toHex(L: LuaState): number {
@@ -256,6 +312,11 @@ const FNS: Record<string, (L: LuaState) => number> = {
   digest_update: digestUpdate,
   digest_final: digestFinal,
   digest_reset: digestReset,
+  hmac_new: hmacNew,
+  hmac_update: hmacUpdate,
+  hmac_final: hmacFinal,
+  hmac_reset: hmacReset,
+  hmac_digest: hmacDigest,
   to_hex: toHex,
   atoi,
   random_bytes: randomBytes,

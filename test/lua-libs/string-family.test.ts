@@ -58,6 +58,30 @@ describe('digests', () => {
   });
 });
 
+describe('resty.hmac', () => {
+  const ref = (alg: string, key: string, msg: string) => crypto.createHmac(alg, key).update(msg).digest('hex');
+  it('streaming API (lua-resty-hmac): update/final/reset, hex output, default MD5', () => {
+    expect(runLua(`local hmac = require "resty.hmac"
+      local str = require "resty.string"
+      local h = hmac:new("secret", hmac.ALGOS.SHA256)
+      h:update("hello, ")
+      local a = h:final("world", true)
+      local b = str.to_hex(h:final("hello, world"))
+      h:update("junk") h:reset()
+      local c = h:final("hello, world", true)
+      local m = hmac:new("k"):final("m", true)
+      return a, a == b, a == c, m`)).toEqual([ref('sha256', 'secret', 'hello, world'), true, true, ref('md5', 'k', 'm')]);
+  });
+  it('one-shot digest (lua-resty-string hmac.lua): hex or raw', () => {
+    expect(runLua(`local hmac = require "resty.hmac"
+      local h = hmac:new()
+      local ok, err = pcall(h.digest, h, "md4", "k", "m")
+      return h:digest("sha1", "key", "The quick brown fox"), #h:digest("sha512", "key", "x", true), ok, (err:gsub("^.-:%d+: ", ""))`)).toEqual([
+      ref('sha1', 'key', 'The quick brown fox'), 64, false, "attempt to use unkown algorithm: 'md4'.\n Available algorithms are: sha1,sha224,sha256,sha384,sha512",
+    ]);
+  });
+});
+
 describe('resty.random', () => {
   it('bytes(n) returns n random bytes', () => {
     const [a, b] = runLuaBytes('local r = require "resty.random" return r.bytes(16), r.bytes(16, true)');
