@@ -17,16 +17,14 @@ export function luaContentHandler(code: LuaCode): ContentHandler {
 }
 
 /** set_by_lua $var 'code' args...: the chunk's first return value, as a string (nil -> ""). */
-export function luaSetFunction(code: LuaCode): (req: Request, args: string[]) => string | null {
+export function luaSetFunction(code: LuaCode): (req: Request, args: string[]) => string | null | undefined {
   return (req, args) => {
     req.ext.setArgs = args;
     const task = runLuaSync(req, code, 'set', args.length, (co) => {
       for (const a of args) pushLatin1(co, a);
     });
     req.ext.setArgs = null;
-    if (task === null) {
-      return null; // nginx leaves the variable empty after a failed set_by_lua
-    }
+    if (task === null) return undefined; // failed: the rewrite script ends with a 500
     const co = task.co;
     const n = lua.lua_gettop(co);
     if (n === 0 || lua.lua_isnil(co, 1)) return '';

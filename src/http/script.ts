@@ -28,7 +28,7 @@ export type ScriptOp =
   | { op: 'if'; cond: Cond; loc: LocationConf }
   | { op: 'break' }
   /** set_by_lua / set-misc: computed by a module function */
-  | { op: 'fn'; name: string; args: Complex[]; fn: (req: Request, args: string[]) => string | null; lua?: LuaCode };
+  | { op: 'fn'; name: string; args: Complex[]; fn: (req: Request, args: string[]) => string | null | undefined; lua?: LuaCode };
 
 /** Run ops in order; `return`/redirects finalise the request (Done). */
 export function runScript(req: Request, ops: ScriptOp[]): ScriptResult {
@@ -45,6 +45,11 @@ export function runScript(req: Request, ops: ScriptOp[]): ScriptResult {
         const args = op.args.map((a) => evalComplex(req, a));
         const v = op.fn(req, args);
         if (req.finalized) return ScriptResult.Done;
+        if (v === undefined) {
+          // the function failed (NGX_ERROR): ndk's script code stops with a 500
+          finalize(req, 500);
+          return ScriptResult.Done;
+        }
         req.vars.set(op.name, v);
         break;
       }
