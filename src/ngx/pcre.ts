@@ -98,6 +98,7 @@ class BackRef {
 type Piece = string | Group | BackRef;
 
 const MAX_NAME = 32;
+const PARENS_NEST_LIMIT = 250;
 const MAX_QUANT = 65535;
 
 function hex(n: number, w: number): string {
@@ -317,6 +318,7 @@ class Parser {
   caseSeen = 0;
   inQuote = false;
   lookbehind = 0;
+  depth = 0;
   readonly maxCp: number;
 
   constructor(
@@ -752,7 +754,9 @@ class Parser {
   groupBody(f: Flags, head: Piece[], tail: string, kind: Kind, open: number, ownFlags = false): [Kind, number] {
     for (const h of head) this.out.push(h);
     const inner = ownFlags ? f : { ...f };
+    if (++this.depth > PARENS_NEST_LIMIT) this.err('parentheses are too deeply nested', this.pos);
     const max = this.parseAlt(inner);
+    this.depth--;
     if (this.code() !== 0x29) this.err('missing )', this.len);
     void open;
     this.pos++;

@@ -419,6 +419,11 @@ describe('compile errors use PCRE wording', () => {
     expect(runLua(R`return ngx.re.match("x", "(?(1)a|b)")`)[1]).toMatch(/conditional groups/);
   });
 
+  it('limits nesting like PCRE', () => {
+    expect(runLua(`return ngx.re.match("a", string.rep("(", 300) .. "a" .. string.rep(")", 300))`)[1]).toMatch(/^pcre_compile\(\) failed: parentheses are too deeply nested in/);
+    expect(runLua(`return ngx.re.match("a", string.rep("(", 200) .. "a" .. string.rep(")", 200))[200]`)[0]).toBe('a');
+  });
+
   it('truncates long messages to 127 bytes like lua-resty-core', () => {
     const err = runLua(`return select(2, ngx.re.match("x", "(" .. string.rep("a", 200)))`)[0] as string;
     expect(err.length).toBe(127);
