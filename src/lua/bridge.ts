@@ -18,7 +18,9 @@ export function S(s: string): Uint8Array {
 }
 
 const utf8 = new TextEncoder();
-const latin1Decoder = new TextDecoder('latin1');
+// TextDecoder('latin1') is windows-1252 per the WHATWG spec (0x80-0x9F differ in Node releases
+// that follow it): Buffer's latin1 slice maps every byte to the same char code.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, s: number, e: number): string }).latin1Slice;
 
 /** Bytes of a JS string as Lua sees them (UTF-8), without caching. */
 export function toBytes(s: string): Uint8Array {
@@ -31,7 +33,7 @@ export function latin1Bytes(s: string): Uint8Array {
 }
 
 export function bytesToLatin1(b: Uint8Array): string {
-  return latin1Decoder.decode(b);
+  return latin1Slice.call(b, 0, b.length);
 }
 
 export function bytesToString(b: Uint8Array): string {
