@@ -174,6 +174,7 @@ function rewrite(req: Request): StepResult {
 function postRewrite(req: Request): StepResult {
   if (!req.uriChanged) return NEXT;
   req.uriChanged = false;
+  req.internal = true; // ngx_http_core_post_rewrite_phase: a rewritten request is internal
   if (--req.uriChanges === 0) {
     logError(Level.Err, `rewrite or internal redirection cycle while processing "${req.uri}"`, req);
     finalize(req, 500);
