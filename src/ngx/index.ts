@@ -10,6 +10,7 @@ import './req.js';
 import './location.js';
 import './socket.js';
 import './timer.js';
+import './shdict.js';
 import './thread.js';
 import './abort.js';
 import './worker-api.js';
