@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { loadConfig, ConfigError } from './config/load.js';
 import { errorLog, levelFromName, Level, logError } from './log/errorlog.js';
 import { startServer, type RunningServer } from './workers/master.js';
+import { isWorkerThread, runWorkerThread } from './workers/thread.js';
 
 const VERSION = '0.1.0';
 
@@ -137,7 +138,7 @@ function main(): void {
     fatal(`open() "${el.path}" failed (${(e as Error).message})`);
   }
   let server: RunningServer;
-  startServer(loaded, { confPath, prefix: o.prefix, globals: o.globals, watch: o.watch })
+  startServer(loaded, { confPath, prefix: o.prefix, globals: o.globals, watch: o.watch, errlog: o.errlog ? defaultErrlog : null })
     .then((s) => {
       server = s;
     })
@@ -150,4 +151,12 @@ function main(): void {
   void server!;
 }
 
-main();
+if (isWorkerThread()) {
+  // a worker thread started by the master (the bundle is the threads' entry point too)
+  runWorkerThread().catch((e) => {
+    logError(Level.Alert, `worker failed to start: ${(e as Error)?.stack ?? e}`);
+    process.exit(1);
+  });
+} else {
+  main();
+}

@@ -19,6 +19,16 @@ defineNgxApi('worker', (L, env) => {
       lua.lua_pushnumber(L, process.pid);
       return 1;
     },
+    // workers are threads of one process (src/workers/master.ts): they share its pid
+    pids: (L) => {
+      const n = w ? w.opts.count : 1;
+      lua.lua_createtable(L, n, 0);
+      for (let i = 1; i <= n; i++) {
+        lua.lua_pushnumber(L, process.pid);
+        lua.lua_rawseti(L, -2, i);
+      }
+      return 1;
+    },
     exiting: (L) => {
       lua.lua_pushboolean(L, w ? w.exiting : false);
       return 1;

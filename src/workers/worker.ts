@@ -128,20 +128,32 @@ export class Worker {
     return this.transport.ready;
   }
 
-  async stop(graceful: boolean): Promise<void> {
+  /**
+   * Graceful (QUIT, reload): stop accepting, fire pending timers with premature = true, let
+   * in-flight requests finish (those still running after `forceAfterMs`, nginx's
+   * worker_shutdown_timeout, are closed; 0 = wait), then run exit_worker_by_lua.
+   * Fast (TERM): close every connection now, then the same timers and exit_worker_by_lua.
+   */
+  stop(graceful: boolean, forceAfterMs = 0): Promise<void> {
+    if (this.stopping === null) this.stopping = this.doStop(graceful, forceAfterMs);
+    else if (!graceful && this.transport) void this.transport.close(0);
+    return this.stopping;
+  }
+
+  private stopping: Promise<void> | null = null;
+
+  private async doStop(graceful: boolean, forceAfterMs: number): Promise<void> {
     this.exiting = true;
     void this.devMode?.close();
+    const closed = this.transport ? this.transport.close(graceful ? (forceAfterMs > 0 ? forceAfterMs : undefined) : 0) : Promise.resolve();
     timers.expireAll();
+    if (graceful) await closed;
     if (this.http.exitWorkerByLua) {
       try {
         this.runTopLevel(this.http.exitWorkerByLua, 'exit_worker');
       } catch (e) {
         logError(Level.Err, (e as Error).message);
       }
-    }
-    if (this.transport) {
-      if (graceful) await this.transport.close();
-      else void this.transport.close();
     }
     flushAccessLogs();
   }
