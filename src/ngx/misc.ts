@@ -1,17 +1,9 @@
 // LuaJIT compatibility on top of fengari (Lua 5.3 in JS), native half. lua/tsresty/compat.lua is the
 // Lua half and runs after these natives are installed.
 //
-// 1. VM patches, applied once when this module is imported (before any lua_State exists; runtime.ts
-//    imports ngx/index.js, which imports this file):
-//    - string hashes: fengari keys strings by "|" + hex of each byte WITHOUT zero padding, so
-//      "\1\35" and "\18\3" are the same table key and `<` misorders bytes below 0x10. Two hex
-//      digits per byte fixes both (reserved words hash as before, so the lexer keeps working).
-//    - table constructors: pairs({1, 2, 3}) walks 1, 2, 3 (fengari stored them backwards).
-//    - numbers behave like LuaJIT's doubles: integer results of VM arithmetic are stored as floats
-//      (no 32-bit wrap of 2147483647 + 1), numeric literals and tonumber() give floats, hex literals
-//      are exact (0xffffffff = 4294967295), tostring() prints %.14g ("1e+15", "-0", "inf", "nan"),
-//      and integer arguments of library functions are truncated like LuaJIT's lj_lib_checkint
-//      (string.sub(s, 1, 2.5) works) instead of raising "number has no integer representation".
+// 1. VM patches: src/lua/fengari-patches.ts, applied when this module is evaluated (its first
+//    import), before any lua_State exists (runtime.ts imports ngx/index.js, which imports this
+//    file). LuaJIT's number formatting and truncations are in src/lua/luajit-number.ts.
 // 2. Replacement library functions with LuaJIT semantics, written in TS for speed: string.format
 //    (fengari's is ~30x slower than C Lua's), tonumber, math.floor/ceil/abs/random/randomseed,
 //    os.date/os.time (os.date("!...") is UTC), collectgarbage (never throws), newproxy, gcinfo,
@@ -19,368 +11,22 @@
 //    table.new/clear/nkeys/isempty/isarray/clone, a synchronous `io` library (fengari only has
 //    io.write) and os.execute.
 // 3. ngx.config.
+import '../lua/fengari-patches.js';
 import { lua, lauxlib } from 'fengari';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi, definePreload, type NgxEnv } from './registry.js';
 import { strftime, type TmFields } from './timefmt.js';
+import { asciiBytes, numberBytes, num2int, tobit, fixedDigits, expDigits, gDigits } from '../lua/luajit-number.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const defs: any = require('fengari/src/defs.js');
-const lobject: any = require('fengari/src/lobject.js');
-const lstring: any = require('fengari/src/lstring.js');
-const lvm: any = require('fengari/src/lvm.js');
-const ltable: any = require('fengari/src/ltable.js');
-
-const LUA_TNUMFLT: number = defs.constant_types.LUA_TNUMFLT;
-
-// ---------------------------------------------------------------------------------------------
-// Number formatting (LuaJIT's lj_strfmt_num: exact decimal expansion, ties rounded away from zero,
-// which is what JS toFixed/toExponential do).
-
-/** Bytes of an ASCII JS string. */
-export function asciiBytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-  return b;
-}
-
-function sigDigits(s: string): number {
-  let n = 0;
-  let leading = true;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) continue;
-    if (leading && c === 48) continue;
-    leading = false;
-    n++;
-  }
-  return n;
-}
-
-/** a >= 0, finite: fixed notation with `prec` decimals (any magnitude). */
-function fixedDigits(a: number, prec: number): string {
-  if (a < 1e21) return a.toFixed(prec);
-  const s = BigInt(a).toString();
-  return prec > 0 ? s + '.' + '0'.repeat(prec) : s;
-}
-
-/** a >= 0, finite: "d.ddde+XX" with at least two exponent digits. */
-function expDigits(a: number, prec: number, upper: boolean): string {
-  const s = a.toExponential(prec);
-  const i = s.indexOf('e');
-  let ex = s.slice(i + 2);
-  if (ex.length < 2) ex = '0' + ex;
-  return s.slice(0, i) + (upper ? 'E' : 'e') + s[i + 1] + ex;
-}
-
-function stripZeros(m: string): string {
-  if (m.indexOf('.') < 0) return m;
-  let e = m.length;
-  while (m.charCodeAt(e - 1) === 48) e--;
-  if (m.charCodeAt(e - 1) === 46) e--;
-  return m.slice(0, e);
-}
-
-/** %g body for a >= 0, finite. */
-function gDigits(a: number, prec: number, alt: boolean, upper: boolean): string {
-  const P = prec === 0 ? 1 : prec;
-  let X = 0;
-  if (a !== 0) {
-    const s = a.toExponential(P - 1);
-    X = parseInt(s.slice(s.indexOf('e') + 1), 10);
-  }
-  if (P > X && X >= -4) {
-    const f = fixedDigits(a, P - 1 - X);
-    if (!alt) return stripZeros(f);
-    return f.indexOf('.') < 0 ? f + '.' : f;
-  }
-  const e = expDigits(a, P - 1, upper);
-  const k = e.indexOf(upper ? 'E' : 'e');
-  let m = e.slice(0, k);
-  if (!alt) m = stripZeros(m);
-  else if (m.indexOf('.') < 0) m += '.';
-  return m + e.slice(k);
-}
-
-/** LuaJIT's tostring() of a number: "%.14g" with "inf", "-inf", "nan" and "-0". */
-export function fmtNumber(n: number): string {
-  if (Number.isInteger(n)) {
-    if (n === 0) return Object.is(n, -0) ? '-0' : '0';
-    if (n < 1e14 && n > -1e14) return String(n);
-  } else {
-    if (n !== n) return 'nan';
-    if (n === Infinity) return 'inf';
-    if (n === -Infinity) return '-inf';
-    const a = n < 0 ? -n : n;
-    if (a >= 1e-4 && a < 1e14) {
-      // shortest round-trip form when it has at most 14 digits, else %.14g in fixed notation
-      const s = String(n);
-      if (s.length <= 15 || sigDigits(s) <= 14) return s;
-      const p = n.toPrecision(14);
-      if (p.indexOf('e') < 0) return stripZeros(p);
-    }
-  }
-  return n < 0 ? '-' + gDigits(-n, 14, false, false) : gDigits(n, 14, false, false);
-}
-
-const SMALL_INT_BYTES: Uint8Array[] = [];
-for (let i = 0; i < 256; i++) SMALL_INT_BYTES.push(asciiBytes(String(i)));
-
-/** Bytes of fmtNumber(n); small non-negative integers come from a table. */
-export function numberBytes(n: number): Uint8Array {
-  if (n >= 0 && n < 256 && (n | 0) === n && !Object.is(n, -0)) return SMALL_INT_BYTES[n];
-  return asciiBytes(fmtNumber(n));
-}
-
-// ---------------------------------------------------------------------------------------------
-// VM patches
-
-const HEX2: string[] = [];
-for (let i = 0; i < 256; i++) HEX2.push((i < 16 ? '0' : '') + i.toString(16));
-
-function stringHash(a: Uint8Array): string {
-  if (a.length > 48) return '|' + Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
-  let s = '|';
-  for (let i = 0; i < a.length; i++) s += HEX2[a[i]];
-  return s;
-}
+// time.ts imports asciiBytes from here
+export { asciiBytes };
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer); // little-endian: u32[0] = low word, u32[1] = high word
-
-/** LuaJIT's lj_num2int: truncate, out of range (and NaN) gives INT32_MIN. */
-export function num2int(n: number): number {
-  const t = Math.trunc(n);
-  return t >= -2147483648 && t <= 2147483647 ? t : -2147483648;
-}
-
-function isHexIntLiteral(s: Uint8Array): { neg: boolean; start: number; end: number } | null {
-  let i = 0;
-  const n = s.length;
-  while (i < n && (s[i] === 32 || (s[i] >= 9 && s[i] <= 13))) i++;
-  let neg = false;
-  if (s[i] === 45) {
-    neg = true;
-    i++;
-  } else if (s[i] === 43) i++;
-  if (s[i] !== 48 || (s[i + 1] !== 120 && s[i + 1] !== 88)) return null;
-  i += 2;
-  const start = i;
-  while (i < n && ((s[i] >= 48 && s[i] <= 57) || ((s[i] | 32) >= 97 && (s[i] | 32) <= 102))) i++;
-  const end = i;
-  if (end === start) return null;
-  while (i < n && (s[i] === 32 || (s[i] >= 9 && s[i] <= 13))) i++;
-  if (i !== n && s[i] !== 0) return null;
-  return { neg, start, end };
-}
-
-let patched = false;
-
-/** Apply the VM patches (idempotent; runs at import). */
-export function patchFengari(): void {
-  if (patched) return;
-  patched = true;
-
-  // string hashes: two hex digits per byte
-  const TS = lstring.TString.prototype;
-  Object.defineProperty(TS, 'hash', {
-    configurable: true,
-    get(this: any): string {
-      let h = this._h;
-      if (h == null) h = this._h = stringHash(this.realstring);
-      return h;
-    },
-    set(this: any, v: string | null) {
-      this._h = v;
-    },
-  });
-
-  // integer results are stored as floats: no 32-bit wrap-around in arithmetic
-  lobject.TValue.prototype.setivalue = function (this: any, x: number) {
-    this.type = LUA_TNUMFLT;
-    this.value = x;
-  };
-
-  // hex integer literals and tonumber("0x...") are exact doubles, not wrapped int32
-  const str2num = lobject.luaO_str2num;
-  lobject.luaO_str2num = function (s: Uint8Array, o: any): number {
-    const r = str2num(s, o);
-    if (r !== 0) {
-      const h = isHexIntLiteral(s);
-      if (h !== null) {
-        let v: number;
-        if (h.end - h.start <= 13) {
-          v = 0;
-          for (let i = h.start; i < h.end; i++) {
-            const c = s[i] | 32;
-            v = v * 16 + (c <= 57 ? c - 48 : c - 87);
-          }
-        } else {
-          v = Number(BigInt('0x' + Buffer.from(s.subarray(h.start, h.end)).toString('latin1')));
-        }
-        o.setfltvalue(h.neg ? -v : v);
-      }
-    }
-    return r;
-  };
-
-  // tostring/concatenation of numbers: LuaJIT's %.14g
-  lobject.luaO_tostring = function (L: any, obj: any) {
-    const v: number = obj.value;
-    // the cached small-integer arrays are copied: a Lua string owns its bytes
-    const b = v >= 0 && v < 256 && (v | 0) === v ? Uint8Array.from(numberBytes(v)) : asciiBytes(fmtNumber(v));
-    obj.setsvalue(lstring.luaS_bless(L, b));
-  };
-
-  // lua_pushfstring's %d/%I/%f (luaL_tolstring, error positions) formatted the same way
-  const pushv = lobject.luaO_pushvfstring;
-  const PCT_S = asciiBytes('%s');
-  const TYPEERR = 'attempt to %s a %s value%s';
-  const patchedPushv = function (L: any, fmt: Uint8Array, argp: any[]): any {
-    // runtime type errors in LuaJIT's words: "attempt to index local 'x' (a nil value)"
-    if (fmt.length === TYPEERR.length && fmt[0] === 97 && fmt[24] === 37 && Buffer.from(fmt).toString('latin1') === TYPEERR) {
-      const op = Buffer.from(argp[0]).toString('latin1');
-      const t = Buffer.from(argp[1]).toString('latin1');
-      const vi = /^ \(([\w ]+) '(.*)'\)$/s.exec(Buffer.from(argp[2] ?? []).toString('latin1'));
-      const msg = vi ? `attempt to ${op} ${vi[1]} '${vi[2]}' (a ${t} value)` : `attempt to ${op} a ${t} value`;
-      return pushv(L, PCT_S, [Buffer.from(msg, 'latin1')]);
-    }
-    if (fmt.length === 2 && fmt[0] === 37 && (fmt[1] === 102 || fmt[1] === 73 || fmt[1] === 100)) {
-      const v = argp[0];
-      return pushv(L, PCT_S, [asciiBytes(fmt[1] === 102 ? fmtNumber(v) : String(v))]);
-    }
-    let need = false;
-    for (let i = 0; i < fmt.length - 1; i++) {
-      if (fmt[i] !== 37) continue;
-      const c = fmt[i + 1];
-      if (c === 100 || c === 73 || c === 102) {
-        need = true;
-        break;
-      }
-      i++;
-    }
-    if (!need) return pushv(L, fmt, argp);
-    const nf: number[] = [];
-    const na: any[] = [];
-    let a = 0;
-    for (let i = 0; i < fmt.length; i++) {
-      const c = fmt[i];
-      if (c !== 37 || i + 1 >= fmt.length) {
-        nf.push(c);
-        continue;
-      }
-      const d = fmt[++i];
-      if (d === 100 || d === 73) {
-        nf.push(37, 115);
-        na.push(asciiBytes(String(argp[a++])));
-      } else if (d === 102) {
-        nf.push(37, 115);
-        na.push(asciiBytes(fmtNumber(argp[a++])));
-      } else if (d === 37) {
-        nf.push(37, 37);
-      } else {
-        nf.push(37, d);
-        na.push(argp[a++]);
-      }
-    }
-    return pushv(L, Uint8Array.from(nf), na);
-  };
-  lobject.luaO_pushvfstring = patchedPushv;
-  lobject.luaO_pushfstring = (L: any, fmt: Uint8Array, ...argp: any[]) => patchedPushv(L, fmt, argp);
-
-  // Table constructors store their array items last-to-first (OP_SETLIST) and fengari iterates
-  // in insertion order, so pairs({1, 2, 3}) went 3, 2, 1. New integer keys stored through
-  // luaH_setint (OP_SETLIST, lua_rawseti) are relinked so that a descending run comes out
-  // ascending and sits right after key-1 (key 1: at the front), i.e. where LuaJIT's array part
-  // puts them: pairs({1, 2, n = 1, 3}) walks 1, 2, 3, n.
-  const setint = ltable.luaH_setint;
-  let lastT: any = null;
-  let lastK = 0;
-  let lastE: any = null;
-  let runHead: any = null;
-  const moveAfter = (t: any, first: any, last: any, P: any) => {
-    if (first.p === P || (P === null && first.p === undefined)) return;
-    const before = first.p;
-    const after = last.n;
-    if (before) before.n = after;
-    else t.f = after;
-    if (after) after.p = before;
-    else t.l = before;
-    if (P === null) {
-      first.p = undefined;
-      last.n = t.f;
-      if (t.f) t.f.p = last;
-      else t.l = last;
-      t.f = first;
-    } else {
-      const nx = P.n;
-      P.n = first;
-      first.p = P;
-      last.n = nx;
-      if (nx) nx.p = last;
-      else t.l = last;
-    }
-  };
-  ltable.luaH_setint = function (t: any, key: number, value: any) {
-    const existed = t.strong.has(key);
-    setint(t, key, value);
-    if (existed || value.ttisnil()) {
-      if (t === lastT) lastT = null;
-      return;
-    }
-    const e = t.strong.get(key);
-    if (e !== t.l) {
-      lastT = null;
-      return;
-    }
-    if (t === lastT && key === lastK - 1 && t.strong.get(lastK) === lastE && e !== lastE) {
-      // continue a descending run: e goes just before the previous key
-      t.l = e.p;
-      if (e.p) e.p.n = undefined;
-      else t.f = undefined;
-      e.p = lastE.p;
-      e.n = lastE;
-      if (lastE.p) lastE.p.n = e;
-      else t.f = e;
-      lastE.p = e;
-    } else {
-      runHead = e;
-    }
-    if (key === 1) moveAfter(t, e, runHead, null);
-    else {
-      const P = t.strong.get(key - 1);
-      if (P !== undefined) moveAfter(t, e, runHead, P);
-    }
-    lastT = t;
-    lastK = key;
-    lastE = e;
-  };
-
-  // #t: fengari binary-searches from the entry count on every call (O(log n) map lookups, so
-  // t[#t + 1] = v costs ~17 lookups at 50k items). For a plain array the count is the border.
-  const getn = ltable.luaH_getn;
-  ltable.luaH_getn = function (t: any): number {
-    const m: Map<unknown, unknown> = t.strong;
-    const n = m.size;
-    if (n === 0) return 0;
-    if (m.has(n) && !m.has(n + 1)) return n;
-    return getn(t);
-  };
-
-  // integer arguments of C functions: truncate like LuaJIT instead of failing on 2.5 or 2^31
-  lvm.tointeger = function (o: any): number | false {
-    if (o.ttisinteger()) return o.value;
-    const n = o.ttisfloat() ? o.value : lvm.tonumber(o);
-    if (n === false) return false;
-    return num2int(n);
-  };
-}
-
-patchFengari();
 
 // ---------------------------------------------------------------------------------------------
 // string.format with LuaJIT semantics
@@ -1240,12 +886,6 @@ function osTime(L: LuaState): number {
 // ---------------------------------------------------------------------------------------------
 // bit (LuaJIT BitOp: 32-bit signed results; numbers normalised like lj_num2bit)
 
-/** LuaJIT's lj_num2bit: round to nearest even, keep the low 32 bits, signed. */
-export function tobit(n: number): number {
-  f64[0] = n + 6755399441055744.0;
-  return u32[0] | 0;
-}
-
 function bitArg(L: LuaState, i: number): number {
   if (lua.lua_type(L, i) === lua.LUA_TNUMBER) return tobit(lua.lua_tonumber(L, i));
   return tobit(lauxlib.luaL_checknumber(L, i));
@@ -1479,7 +1119,6 @@ function configPrefix(env: NgxEnv): string {
   const p: string = env.worker?.conf?.prefix ?? process.cwd();
   return p.endsWith('/') ? p : p + '/';
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // io: fengari only has io.write. Synchronous files like C stdio (OpenResty's io is blocking too):

@@ -1,8 +1,8 @@
-// LuaJIT compatibility (src/ngx/misc.ts + lua/tsresty/compat.lua). Every expected value below was
+// LuaJIT compatibility (src/ngx/misc.ts and the modules it installs + lua/tsresty/compat.lua). Every expected value below was
 // produced by LuaJIT 2.1.0-beta3 running the same expression.
 import { describe, it, expect } from 'vitest';
 import { runLua } from '../support/lua-harness.js';
-import { fmtNumber, tobit } from '../../src/ngx/misc.js';
+import { fmtNumber, tobit } from '../../src/lua/luajit-number.js';
 
 const one = (code: string): unknown => runLua(code)[0];
 const err = (code: string): string => {
