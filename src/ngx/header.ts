@@ -15,6 +15,22 @@ function headerName(L: LuaState, req: Request, idx: number): string {
   return req.loc.s.luaTransformUnderscores ? raw.replace(/_/g, '-') : raw;
 }
 
+// lua-nginx-module's escape tables for header names (token separators, controls, bytes >= 0x7f)
+// and values (controls except HT, and DEL): such bytes become %XX so they cannot split a header.
+const NAME_UNSAFE = /[\x00-\x20"(),/:;<=>?@[\\\]{}\x7f-\xff]/g;
+const VALUE_UNSAFE = /[\x00-\x08\x0a-\x1f\x7f]/g;
+const pct = (c: string) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+
+export function escapeHeaderName(n: string): string {
+  NAME_UNSAFE.lastIndex = 0;
+  return NAME_UNSAFE.test(n) ? n.replace(NAME_UNSAFE, pct) : n;
+}
+
+export function escapeHeaderValue(v: string): string {
+  VALUE_UNSAFE.lastIndex = 0;
+  return VALUE_UNSAFE.test(v) ? v.replace(VALUE_UNSAFE, pct) : v;
+}
+
 function headerIndex(L: LuaState): number {
   checkContext(L, REQUEST_PHASES);
   const req = getRequest(L);
@@ -32,14 +48,9 @@ function headerIndex(L: LuaState): number {
   return 1;
 }
 
-/** CR/LF in header values would split the header: lua-nginx-module percent-encodes them. */
-function safeValue(v: string): string {
-  return /[\r\n]/.test(v) ? v.replace(/\r/g, '%0D').replace(/\n/g, '%0A') : v;
-}
-
 function valueAt(L: LuaState, idx: number): string {
   const t = lua.lua_type(L, idx);
-  if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) return safeValue(bytesToLatin1(lua.lua_tolstring(L, idx)));
+  if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) return escapeHeaderValue(bytesToLatin1(lua.lua_tolstring(L, idx)));
   if (t === lua.LUA_TBOOLEAN) return lua.lua_toboolean(L, idx) ? 'true' : 'false';
   luaError(L, `attempt to set ngx.header with a bad value type: ${Buffer.from(lua.lua_typename(L, t)).toString()}`);
 }
@@ -47,14 +58,23 @@ function valueAt(L: LuaState, idx: number): string {
 function headerNewIndex(L: LuaState): number {
   checkContext(L, SET_CTX);
   const req = getRequest(L);
-  const name = headerName(L, req, 2);
+  const name = escapeHeaderName(headerName(L, req, 2));
   if (req.headerSent && !req.headerFilterRunning) {
     logError(Level.Err, `attempt to set ngx.header.HEADER after sending out response headers`, req);
     return 0;
   }
+  if (req.ext.luaHeadersSet !== true) {
+    // ngx_http_lua_set_output_header: the first header set from Lua gives the response its
+    // default type, so a later `ngx.header.content_type = nil` leaves it without one
+    req.ext.luaHeadersSet = true;
+    const h = req.headersOut;
+    if (h.contentType === null && req.loc.s.luaUseDefaultType) h.contentType = req.loc.s.defaultType;
+  }
   const t = lua.lua_type(L, 3);
   if (t === lua.LUA_TNIL) {
-    req.headersOut.set(name, null);
+    // "" = cleared: no Content-Type at all, default_type does not come back
+    if (name.length === 12 && name.toLowerCase() === 'content-type') req.headersOut.contentType = '';
+    else req.headersOut.set(name, null);
     return 0;
   }
   if (t === lua.LUA_TTABLE) {
@@ -84,11 +104,13 @@ function respGetHeaders(L: LuaState): number {
   const raw = lua.lua_toboolean(L, 2);
   const h = req.headersOut;
   const pairs: string[] = [];
-  if (h.contentType !== null) pairs.push('Content-Type', h.contentType);
+  if (h.contentType) pairs.push('Content-Type', h.contentType);
   if (h.contentLength >= 0) pairs.push('Content-Length', String(h.contentLength));
   pairs.push(...h.list);
   pushHeaderTable(L, pairs, max, raw);
-  if (max > 0 && pairs.length / 2 > max) {
+  const n = pairs.length / 2;
+  if (max > 0 && n > max) {
+    logError(Level.Info, `lua exceeding response header limit ${n} > ${max}`, req);
     pushString(L, 'truncated');
     return 2;
   }

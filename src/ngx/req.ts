@@ -65,7 +65,9 @@ const api: Record<string, JsFn> = {
     const max = lua.lua_isnoneornil(L, 1) ? 100 : lauxlib.luaL_checkinteger(L, 1);
     const raw = lua.lua_toboolean(L, 2);
     pushHeaderTable(L, req.headersIn, max, raw);
-    if (max > 0 && req.headersIn.length / 2 > max) {
+    const n = req.headersIn.length / 2;
+    if (max > 0 && n > max) {
+      logError(Level.Info, `lua exceeding request header limit ${n} > ${max}`, req);
       pushString(L, 'truncated');
       return 2;
     }

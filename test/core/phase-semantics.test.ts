@@ -15,6 +15,28 @@ beforeAll(async () => {
             set_by_lua $a "ngx.var.undeclared_b = 32; return 7";
             echo "a = $a";
         }
+        location /hdr-limit {
+            content_by_lua_block {
+                for i = 1, 3 do ngx.header["Foo" .. i] = "Foo" end
+                local h, err = ngx.resp.get_headers(3)
+                local n = 0
+                for _ in pairs(h) do n = n + 1 end
+                ngx.say(err, " ", n, " ", h["content-type"])
+            }
+        }
+        location /hdr-cleared-type {
+            default_type text/html;
+            content_by_lua_block {
+                ngx.header["Content-Type"] = nil
+                ngx.say("foo")
+            }
+        }
+        location /hdr-unsafe {
+            content_by_lua_block {
+                ngx.header["\\rx: y"] = "a\\nb:c\\td"
+                ngx.say("foo")
+            }
+        }
   `);
 });
 
@@ -31,5 +53,24 @@ describe('set_by_lua', () => {
     const r2 = await srv.request('/set-undeclared');
     expect(r2.status).toBe(500);
     expect(srv.errorLog()).toContain('variable "undeclared_b" not found for writing');
+  });
+});
+
+describe('response headers from Lua', () => {
+  it('the first ngx.header write gives the default type; get_headers counts it and logs truncation', async () => {
+    const r = await srv.request('/hdr-limit');
+    expect(r.body).toBe('truncated 3 text/plain\n');
+    expect(srv.errorLog()).toContain('lua exceeding response header limit 4 > 3');
+  });
+  it('clearing Content-Type keeps the response without one', async () => {
+    const r = await srv.request('/hdr-cleared-type');
+    expect(r.status).toBe(200);
+    expect(r.header('content-type')).toBeUndefined();
+  });
+  it('unsafe bytes in header names and values are percent-encoded', async () => {
+    const r = await srv.request('/hdr-unsafe');
+    expect(r.status).toBe(200);
+    expect(r.header('%0Dx%3A%20y')).toBe('a%0Ab:c\td');
+    expect(r.body).toBe('foo\n');
   });
 });
