@@ -51,7 +51,8 @@ export function reqSocket(L: LuaState): number {
     if ((other !== undefined && other.bodyRest > 0) || st === B_READING || st === B_DISCARDING || (st === B_STREAMING && other === undefined)) {
       return fail(L, 'pending request body reading in some other thread');
     }
-    if (req.httpVersion < 1.1 && req.headerSent && req.headersOut.contentLength < 0) return fail(L, 'http 1.0 buffering');
+    // lua_http10_buffering holds an HTTP/1.0 body to compute its length (src/ngx/print.ts)
+    if (req.ext.http10Body !== undefined) return fail(L, 'http 1.0 buffering');
     if (rawTaken.has(req)) return fail(L, 'duplicate call');
     rawTaken.add(req);
     // nginx sets r->header_sent: nothing else may send a response header now
