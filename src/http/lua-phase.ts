@@ -8,6 +8,7 @@ import { finalize, finishResponse, NGX_OK, NGX_ERROR, NGX_DECLINED } from './out
 import { resumePhases, internalRedirect, namedRedirect, NEXT, AGAIN, DONE } from './phases.js';
 import { logError, Level } from '../log/errorlog.js';
 import { LuaCompileError } from '../lua/vm.js';
+import { noteAccessDenied } from './access.js';
 import type { LuaState } from '../lua/bridge.js';
 
 /** A request's Lua task, with the bookkeeping the phase engine needs. */
@@ -28,11 +29,24 @@ export function ensureCompiled(req: Request, code: LuaCode): number {
   return code.ref;
 }
 
+/** the status a failed load finalises with: 404 for a missing *_by_lua_file (LUA_ERRFILE), else 500 */
+let loadFailStatus = 500;
+
+const ERRNO_TEXT: Record<string, string> = { ENOENT: 'No such file or directory', EACCES: 'Permission denied', EISDIR: 'Is a directory' };
+
 function compileOrFail(req: Request, code: LuaCode, phase: string): number {
+  loadFailStatus = 500;
   try {
     return ensureCompiled(req, code);
   } catch (e) {
-    const msg = e instanceof LuaCompileError ? `failed to load inlined Lua code: ${e.message}` : `failed to load external Lua file "${code.path}": ${(e as Error).message}`;
+    const errno = (e as NodeJS.ErrnoException).code;
+    let detail = (e as Error).message;
+    if (!(e instanceof LuaCompileError) && errno !== undefined && (e as NodeJS.ErrnoException).syscall === 'open') {
+      // luaL_loadfile's "cannot open FILE: strerror"; ngx_http_lua_cache_loadfile answers 404
+      detail = `cannot open ${(e as NodeJS.ErrnoException).path}: ${ERRNO_TEXT[errno] ?? errno}`;
+      if (errno === 'ENOENT') loadFailStatus = 404;
+    }
+    const msg = e instanceof LuaCompileError ? `failed to load inlined Lua code: ${e.message}` : `failed to load external Lua file "${code.path}": ${detail}`;
     logError(Level.Err, msg, req);
     if (req.worker.devMode) req.ext.devError = msg;
     void phase;
@@ -60,7 +74,7 @@ export function runLuaPhase(req: Request, code: LuaCode, phase: string): number 
   }
   const ref = compileOrFail(req, code, phase);
   if (ref === 0) {
-    finalize(req, 500);
+    finalize(req, loadFailStatus);
     return DONE;
   }
   const task = new RequestTask(entryHost, phase, req);
@@ -108,6 +122,14 @@ function entryResult(req: Request, phase: string, end: TaskEnd, err: string | nu
     return exitWith(req, code);
   }
   // rewrite / access / server_rewrite
+  if (phase === 'access' && req.loc.s.satisfyAny && !req.headerSent) {
+    // satisfy any: OK grants access, 401/403 is remembered for post_access, DECLINED passes
+    if (code === null || code === NGX_OK) req.ext.accessCode = 0;
+    else if (code === 401 || code === 403) {
+      noteAccessDenied(req, code);
+      return NEXT;
+    }
+  }
   if (code === null || code === NGX_OK || code === NGX_DECLINED) {
     // output already started here: later phases must not produce another response
     // (ngx_http_lua_rewrite_by_chunk sends the last buffer and finishes the request)

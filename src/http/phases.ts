@@ -11,7 +11,7 @@ import { findLocation } from './location.js';
 import { runScript, ScriptResult } from './script.js';
 import { finalize, NGX_DECLINED, NGX_OK } from './output.js';
 import { runLuaPhase } from './lua-phase.js';
-import { checkAccessRules } from './access.js';
+import { checkAccessRules, noteAccessDenied, postAccess } from './access.js';
 import { tryFiles } from './try-files.js';
 import { serveStatic } from './static.js';
 import { logError, Level } from '../log/errorlog.js';
@@ -198,9 +198,14 @@ function access(req: Request): StepResult {
   }
   if (req.step === 0) {
     req.step = 1;
-    const denied = checkAccessRules(req);
-    if (denied !== 0) {
-      finalize(req, denied);
+    req.ext.accessCode = 0;
+    const rc = checkAccessRules(req);
+    if (req.loc.s.satisfyAny) {
+      // satisfy any: one handler granting access is enough, a denial only counts at the end
+      if (rc === 0) return NEXT;
+      if (rc > 0) noteAccessDenied(req, rc);
+    } else if (rc > 0) {
+      finalize(req, rc);
       return DONE;
     }
   }
@@ -213,6 +218,12 @@ function access(req: Request): StepResult {
 }
 
 function tryFilesPhase(req: Request): StepResult {
+  if (req.step === 0 && req.ext.accessCode) {
+    // post_access (runs before try_files): satisfy any with every access handler denying
+    const code = postAccess(req);
+    finalize(req, code);
+    return DONE;
+  }
   const tf = req.loc.s.tryFiles;
   if (tf === null || req.step !== 0) return NEXT;
   req.step = 1;

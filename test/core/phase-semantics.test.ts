@@ -37,6 +37,29 @@ beforeAll(async () => {
                 ngx.say("foo")
             }
         }
+        location /satisfy-lua-grants {
+            satisfy any;
+            deny all;
+            access_by_lua_block { ngx.location.capture("/sub") return }
+            echo granted;
+        }
+        location /satisfy-all-deny {
+            satisfy any;
+            deny all;
+            access_by_lua_block { ngx.exit(403) }
+            echo granted;
+        }
+        location /sub { echo hi; }
+        location /missing-file {
+            content_by_lua_file html/does-not-exist.lua;
+        }
+        location /flush-early {
+            content_by_lua_block {
+                local ok, err = ngx.flush()
+                ngx.status = 404
+                ngx.say(tostring(ok), " ", err)
+            }
+        }
   `);
 });
 
@@ -72,5 +95,28 @@ describe('response headers from Lua', () => {
     expect(r.status).toBe(200);
     expect(r.header('%0Dx%3A%20y')).toBe('a%0Ab:c\td');
     expect(r.body).toBe('foo\n');
+  });
+});
+
+describe('access phase and loading', () => {
+  it('satisfy any: a Lua access handler returning normally grants access despite deny all', async () => {
+    const r = await srv.request('/satisfy-lua-grants');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('granted\n');
+  });
+  it('satisfy any: every handler denying gives 403 and logs it once', async () => {
+    const r = await srv.request('/satisfy-all-deny');
+    expect(r.status).toBe(403);
+    expect(srv.errorLog()).toContain('access forbidden by rule');
+  });
+  it('a missing *_by_lua_file answers 404 with luaL_loadfile\'s message', async () => {
+    const r = await srv.request('/missing-file');
+    expect(r.status).toBe(404);
+    expect(srv.errorLog()).toMatch(/failed to load external Lua file ".*does-not-exist\.lua": cannot open .*does-not-exist\.lua: No such file or directory/);
+  });
+  it('ngx.flush before any output has nothing to flush and leaves the status changeable', async () => {
+    const r = await srv.request('/flush-early');
+    expect(r.status).toBe(404);
+    expect(r.body).toBe('nil nothing to flush\n');
   });
 });
