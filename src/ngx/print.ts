@@ -7,7 +7,7 @@ import { getRequest, checkContext, Ctx, YIELDABLE } from './context.js';
 import { output, sendHeader, flush } from '../http/output.js';
 import { suspend, resume, currentTask } from '../lua/scheduler.js';
 import { NULL_SENTINEL } from './constants.js';
-import type { Request } from '../http/request.js';
+import { Framing, type Request } from '../http/request.js';
 
 const OUTPUT_CTX = Ctx.rewrite | Ctx.server_rewrite | Ctx.access | Ctx.content;
 const sink = new ByteSink(1024);
@@ -138,6 +138,18 @@ function ngxFlush(L: LuaState): number {
     return 2;
   }
   if (clientGone(req)) return outputError(L);
+  if (!req.headerSent && req.ext.http10Body === undefined) {
+    // ngx_http_lua_ngx_flush: nothing was output yet (the status can still change)
+    lua.lua_pushnil(L);
+    pushString(L, 'nothing to flush');
+    return 2;
+  }
+  if (req.headerSent && (req.method === 'HEAD' || req.framing === Framing.NoBody)) {
+    // r->header_only: a HEAD / 204 / 304 response has nothing to flush
+    lua.lua_pushnil(L);
+    pushString(L, 'header only');
+    return 2;
+  }
   const wait = lua.lua_toboolean(L, 1);
   if (!wait || !currentTask() || (Ctx as Record<string, number>)[currentTask()!.kind] === undefined) {
     flush(req, false, null);
