@@ -7,7 +7,7 @@ import * as tls from 'node:tls';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { startServer, type TestServer } from '../support/server.js';
 
 /** What the scripted peer sends for "FIX <name> [delay-ms] [keep]\n". */
@@ -104,6 +104,33 @@ let unixServer: net.Server;
 let tmp = '';
 let srv: TestServer;
 let refusedPort = 0;
+let blackhole: ChildProcess | null = null;
+let blackholePort = 0;
+
+/** A listening socket whose accept queue is full: connects to it hang (SYNs are dropped). */
+function startBlackhole(): Promise<number> {
+  const script = [
+    'import socket, time',
+    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+    'port = s.getsockname()[1]; cs = []',
+    'for i in range(3):',
+    '    c = socket.socket(); c.setblocking(False)',
+    '    try: c.connect(("127.0.0.1", port))',
+    '    except BlockingIOError: pass',
+    '    cs.append(c)',
+    'time.sleep(0.2); print(port, flush=True); time.sleep(120)',
+  ].join('\n');
+  return new Promise((resolve) => {
+    try {
+      blackhole = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      resolve(0);
+      return;
+    }
+    blackhole.on('error', () => resolve(0));
+    blackhole.stdout!.once('data', (d) => resolve(Number(String(d).trim())));
+  });
+}
 
 function certificate(dir: string): { key: string; cert: string } | null {
   try {
@@ -142,8 +169,15 @@ beforeAll(async () => {
     await listen(tlsPeer, 0);
     tlsPort = (tlsPeer.address() as net.AddressInfo).port;
   }
+  blackholePort = await startBlackhole();
   const P = peer.port;
   srv = await startServer(`
+        location /conntimeout { ${lua(`
+            local sock = ngx.socket.tcp()
+            sock:settimeout(150)
+            ngx.say(sock:connect("127.0.0.1", ${blackholePort}))
+            ngx.say(sock:send("x"))
+        `)} }
         lua_socket_log_errors on;
         location /basic { ${lua(`
             local sock = ngx.socket.tcp()
@@ -389,6 +423,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
+  blackhole?.kill();
   peer?.server.close();
   for (const s of peer?.conns ?? []) s.destroy();
   unixServer?.close();
@@ -448,6 +483,13 @@ describe('tcp cosocket', () => {
     const r = await srv.request('/refused');
     expect(r.body).toBe('connect: nil connection refused\nsend: nilclosed\nreceive: nilclosed\nclose: nilclosed\nsetkeepalive: nilclosed\n');
     expect(srv.errorLog()).toMatch(/\[error\] .*connect\(\) failed \(111: Connection refused\), client: 127\.0\.0\.1/);
+  });
+
+  it('connect timeouts: "timeout" and nginx\'s log line', async () => {
+    if (!blackholePort) return;
+    const r = await srv.request('/conntimeout');
+    expect(r.body).toBe('niltimeout\nnilclosed\n');
+    expect(srv.errorLog()).toContain(`lua tcp socket connect timed out, when connecting to 127.0.0.1:${blackholePort}`);
   });
 
   it('argument errors', async () => {
