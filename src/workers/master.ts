@@ -274,18 +274,21 @@ class Master {
     slot.exited = true;
     const gen = slot.gen;
     const expected = slot.stopping || gen.retiring || this.stopping;
-    if (!expected || code !== 0) {
-      if (slot.error && !expected) logError(Level.Alert, `worker process ${slot.tid} failed: ${slot.error}`);
-      logError(expected ? Level.Notice : Level.Alert, `worker process ${slot.tid} exited with code ${code}`);
+    // nginx: a signal is an alert, an exit code a notice; code 2 means "do not respawn me"
+    if (slot.error !== null && !expected) {
+      logError(Level.Alert, `worker process ${slot.tid} failed: ${slot.error}`);
+      logError(Level.Alert, `worker process ${slot.tid} exited on uncaught exception`);
+    } else if (code === 2 && !expected) {
+      logError(Level.Alert, `worker process ${slot.tid} exited with fatal code 2 and cannot be respawned`);
     } else {
-      logError(Level.Notice, `worker process ${slot.tid} exited with code 0`);
+      logError(Level.Notice, `worker process ${slot.tid} exited with code ${code}`);
     }
     // a worker that died in the middle of a shared dict operation must not leave its zone locked
     for (const z of gen.zones) {
       if (SharedDict.forceUnlock(z, slot.tid)) logError(Level.Alert, `shared memory zone "${z.name}" was locked by ${slot.tid}`);
     }
     this.wake();
-    if (expected || gen !== this.gen) {
+    if (expected || gen !== this.gen || (code === 2 && slot.error === null)) {
       this.maybeFinished();
       return;
     }
