@@ -22,6 +22,9 @@ function ngxExit(L: LuaState): number {
     req.ext.filterStatus = status;
     return exitTask(L);
   }
+  if (req.ext.noAbort > 0 && status !== -1 && status !== 444 && status !== 408 && status !== 499) {
+    luaError(L, 'attempt to abort with pending subrequests');
+  }
   req.exitCode = status;
   return exitTask(L);
 }
@@ -44,6 +47,7 @@ function ngxExec(L: LuaState): number {
     uri = uri.slice(0, q);
     args = args === null || args === '' ? own : own + '&' + args;
   }
+  if (req.ext.noAbort > 0) luaError(L, 'attempt to abort with pending subrequests');
   if (req.headerSent) luaError(L, 'attempt to call ngx.exec after sending out response headers');
   req.pendingExec = { uri, args };
   return exitTask(L);
@@ -64,6 +68,7 @@ function ngxRedirect(L: LuaState): number {
       luaError(L, 'only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed');
     }
   }
+  if (req.ext.noAbort > 0) luaError(L, 'attempt to abort with pending subrequests');
   if (req.headerSent) luaError(L, 'attempt to call ngx.redirect after sending out the headers');
   if (/[\r\n]/.test(uri)) {
     // lua-nginx-module escapes CR/LF in the Location value to stop header injection

@@ -16,6 +16,7 @@ const METHODS: Record<number, string> = {
 
 interface Pending {
   task: LuaTask;
+  req: Request;
   results: (Request | null)[];
   left: number;
 }
@@ -87,7 +88,13 @@ function startOne(L: LuaState, parent: Request, uriIdx: number, optIdx: number, 
   if (opts.ctxRef) sr.ctxShared = true;
 }
 
+/** ctx->no_abort: while a capture waits, ngx.exit/exec/redirect may not abort the request */
+function capturePending(req: Request, delta: number): void {
+  req.ext.noAbort = ((req.ext.noAbort as number | undefined) ?? 0) + delta;
+}
+
 function finishCapture(p: Pending): void {
+  capturePending(p.req, -1);
   const t = p.task;
   if (t.done) return;
   const co = t.co;
@@ -142,8 +149,9 @@ function pushResult(L: LuaState, sr: Request): void {
 function capture(L: LuaState): number {
   checkContext(L, CAPTURE_CTX);
   const req = getRequest(L);
-  const p: Pending = { task: currentTask()!, results: [null], left: 1 };
+  const p: Pending = { task: currentTask()!, req, results: [null], left: 1 };
   startOne(L, req, 1, 2, p, 0);
+  capturePending(req, 1);
   lua.lua_settop(L, 0);
   return suspend(L);
 }
@@ -154,7 +162,7 @@ function captureMulti(L: LuaState): number {
   lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
   const n = lua.lua_rawlen(L, 1);
   if (n === 0) luaError(L, 'at least one subrequest should be specified');
-  const p: Pending = { task: currentTask()!, results: new Array(n).fill(null), left: n };
+  const p: Pending = { task: currentTask()!, req, results: new Array(n).fill(null), left: n };
   for (let i = 1; i <= n; i++) {
     lua.lua_rawgeti(L, 1, i);
     if (lua.lua_type(L, -1) !== lua.LUA_TTABLE) luaError(L, `the query argument ${i} is not a table, but a ${Buffer.from(lua.lua_typename(L, lua.lua_type(L, -1))).toString()}`);
@@ -164,6 +172,7 @@ function captureMulti(L: LuaState): number {
     startOne(L, req, t + 1, t + 2, p, i - 1);
     lua.lua_settop(L, t - 1);
   }
+  capturePending(req, 1);
   lua.lua_settop(L, 0);
   return suspend(L);
 }

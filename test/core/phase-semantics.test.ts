@@ -60,6 +60,18 @@ beforeAll(async () => {
                 ngx.say(tostring(ok), " ", err)
             }
         }
+        location /exit-pending {
+            content_by_lua_block {
+                local function f()
+                    ngx.sleep(0.05)
+                    ngx.exit(0)
+                end
+                ngx.thread.spawn(f)
+                ngx.location.capture("/slow")
+                ngx.say("end")
+            }
+        }
+        location /slow { echo_sleep 0.15; echo slow; }
   `);
 });
 
@@ -118,5 +130,14 @@ describe('access phase and loading', () => {
     const r = await srv.request('/flush-early');
     expect(r.status).toBe(404);
     expect(r.body).toBe('nil nothing to flush\n');
+  });
+});
+
+describe('light threads and pending subrequests', () => {
+  it('ngx.exit in a user thread while the entry thread waits on a capture fails that thread only', async () => {
+    const r = await srv.request('/exit-pending');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('end\n');
+    expect(srv.errorLog()).toMatch(/lua user thread aborted: runtime error: .*attempt to abort with pending subrequests/);
   });
 });
