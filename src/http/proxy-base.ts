@@ -11,7 +11,7 @@ import type { Target } from './proxy-request.js';
 import { upInfo, type UpState, type ProxyVarsSource } from './proxy-vars.js';
 import { newBalancerData, type BalancerData, type BalancerHost } from './proxy-balancer.js';
 import { evalComplex } from './complex.js';
-import { logError, errorLog } from '../log/errorlog.js';
+import { logError, errorLog, Level } from '../log/errorlog.js';
 
 export const ACT_CONNECT = 'connecting to upstream';
 export const ACT_SEND = 'sending request to upstream';
@@ -34,6 +34,8 @@ export abstract class ProxyBase implements ProxyVarsSource, BalancerHost {
   sock: net.Socket | null = null;
   timer: NodeJS.Timeout | null = null;
   done = false;
+  /** the proxy_bind address of the current connection ('' when none) */
+  bindName = '';
   readonly x: Exchange | null;
 
   constructor(readonly req: Request, readonly conf: ProxyConf, readonly pass: ProxyPass) {
@@ -98,9 +100,21 @@ export abstract class ProxyBase implements ProxyVarsSource, BalancerHost {
   // ---- the socket ---------------------------------------------------------------------------------
   protected open(target: { host?: string; port?: number; path?: string }): void {
     const opts: net.NetConnectOpts & tls.ConnectionOptions = { ...(target as net.NetConnectOpts) };
+    this.bindName = '';
     if (this.conf.bind !== null && target.path === undefined) {
+      // ngx_http_upstream_set_local: "addr" or "addr:port"; an empty value binds nothing
       const b = evalComplex(this.req, this.conf.bind);
-      if (b.length > 0) (opts as net.TcpNetConnectOpts).localAddress = b.replace(/:\d+$/, '');
+      if (b.length > 0) {
+        const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(b);
+        const ip = m ? m[1] ?? m[2] : '';
+        if (!m || !net.isIP(ip)) {
+          this.log(Level.Err, `invalid local address "${b}"`);
+        } else {
+          this.bindName = b;
+          (opts as net.TcpNetConnectOpts).localAddress = ip;
+          if (m[3] !== undefined) (opts as net.TcpNetConnectOpts).localPort = Number(m[3]);
+        }
+      }
     }
     const ms = this.data.connectTimeout || this.conf.connectTimeout;
     let sock: net.Socket;

@@ -350,9 +350,14 @@ class ProxyRun extends ProxyBase {
   protected onError(sock: net.Socket, e: NodeJS.ErrnoException): void {
     if (sock !== this.sock || this.done) return;
     const [no, text] = errnoOf(e);
+    if (e.syscall === 'bind') {
+      // ngx_event_connect_peer: a failed bind() is NGX_ERROR, the request gets 500
+      this.log(Level.Crit, `bind(${this.bindName}) failed (${no}: ${text})`);
+      this.finish(500);
+      return;
+    }
     if (this.action === ACT_CONNECT) {
       if (e.code === 'ECONNREFUSED') this.log(Level.Err, `connect() failed (${no}: ${text})`);
-      else if (e.code === 'EADDRNOTAVAIL' && e.syscall === 'bind') this.log(Level.Crit, `bind(${(sock as any).localAddress ?? ''}) failed (${no}: ${text})`);
       else {
         const level = e.code === 'ENETUNREACH' || e.code === 'EHOSTUNREACH' || e.code === 'ENETDOWN' || e.code === 'EHOSTDOWN' || e.code === 'ECONNRESET' ? Level.Err : Level.Crit;
         this.log(level, `connect() to ${this.pick ? this.pick.name : ''} failed (${no}: ${text})`);

@@ -9,6 +9,8 @@ interface Upstream {
   port: number;
   /** raw requests received, in order (head + body as far as framed by Content-Length) */
   requests: string[];
+  /** remote address of each connection */
+  remotes: string[];
   connections: number;
   close(): Promise<void>;
 }
@@ -17,10 +19,11 @@ type Reply = (req: string, sock: net.Socket) => void;
 
 /** A one-request-at-a-time HTTP/1.x upstream: `reply` answers each request on the socket. */
 function upstream(reply: Reply): Promise<Upstream> {
-  const u: Upstream = { port: 0, requests: [], connections: 0, close: async () => {} };
+  const u: Upstream = { port: 0, requests: [], remotes: [], connections: 0, close: async () => {} };
   const socks = new Set<net.Socket>();
   const srv = net.createServer((sock) => {
     u.connections++;
+    u.remotes.push(sock.remoteAddress ?? '');
     socks.add(sock);
     sock.on('close', () => socks.delete(sock));
     sock.on('error', () => {});
@@ -124,6 +127,7 @@ beforeAll(async () => {
         }
         location /post { proxy_pass http://127.0.0.1:${plain.port}; }
         location /setbody { proxy_pass http://127.0.0.1:${plain.port}; proxy_set_body "a=$arg_a"; proxy_method PUT; }
+        location /bind { set $b $arg_b; proxy_bind $b; proxy_pass http://127.0.0.1:${plain.port}; }
         location /vars { proxy_pass http://127.0.0.1:$arg_port/v?x=$arg_x; }
         location /keep { proxy_pass http://keeppool; proxy_http_version 1.1; proxy_set_header Connection ""; }
         location /chunked { proxy_pass http://127.0.0.1:${chunked.port}; }
@@ -230,6 +234,15 @@ describe('proxy_pass', () => {
   it('proxy_set_body and proxy_method replace the body and method', async () => {
     await srv.request('POST /setbody?a=7 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 3\r\n\r\nxyz');
     expect(plain.requests.at(-1)).toBe(`PUT /setbody?a=7 HTTP/1.0\r\nHost: 127.0.0.1:${plain.port}\r\nConnection: close\r\nContent-Length: 3\r\n\r\na=7`);
+  });
+
+  it('binds to proxy_bind\'s address, and fails with 500 when it cannot', async () => {
+    const r = await srv.request('/bind?b=127.0.0.10');
+    expect(r.status).toBe(200);
+    expect(plain.remotes.at(-1)).toBe('127.0.0.10');
+    const bad = await srv.request('/bind?b=100.100.100.100');
+    expect(bad.status).toBe(500);
+    expect(srv.errorLog()).toContain('bind(100.100.100.100) failed (99: Cannot assign requested address) while connecting to upstream');
   });
 
   it('evaluates variables in the URL per request and sends their URI as is', async () => {
