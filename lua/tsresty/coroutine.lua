@@ -7,14 +7,34 @@ local raw_resume, raw_yield, raw_status, raw_wrap = coroutine.resume, coroutine.
 local raw_create = coroutine.create
 local select, error = select, error
 
+local raw_running = coroutine.running
+-- coroutines passing an inner coroutine's API yield up: they are "normal" (resuming another one)
+local forwarding = {}
+
+local function resumed(self, ...)
+  forwarding[self] = nil
+  return ...
+end
+
 local function forward(co, ok, ...)
   if ok and (...) == MARK and raw_status(co) == "suspended" then
-    return forward(co, raw_resume(co, raw_yield(MARK)))
+    local self = raw_running()
+    forwarding[self] = true
+    return forward(co, raw_resume(co, resumed(self, raw_yield(MARK))))
   end
   return ok, ...
 end
 
+local type = type
+local status -- coroutine.status below (light-thread aware)
+
 coroutine.resume = function(co, ...)
+  if type(co) == "thread" then
+    -- ngx_http_lua_coroutine_resume: "cannot resume <status> coroutine" (light threads waiting
+    -- in the scheduler are "running")
+    local st = status(co)
+    if st ~= "suspended" then return false, "cannot resume " .. st .. " coroutine" end
+  end
   return forward(co, raw_resume(co, ...))
 end
 
@@ -37,7 +57,11 @@ local thread_status = debug.getregistry()["tsresty.thread_status"]
 if thread_status then
   coroutine.status = function(co)
     local st = thread_status(co)
-    if st then return st end
+    if st then
+      if st == "running" and forwarding[co] then return "normal" end
+      return st
+    end
     return raw_status(co)
   end
 end
+status = coroutine.status

@@ -235,6 +235,19 @@ export function postCurrent(L: LuaState, push: (co: LuaState) => number): number
   return lua.lua_yield(L, 1);
 }
 
+/** Post a task (lua-nginx-module's ngx_http_lua_post_thread) without yielding it yet: ngx.thread.spawn
+ *  posts the spawner before running the new thread, then yields it with `yieldPosted`. */
+export function postTask(t: LuaTask, push: ((co: LuaState) => number) | null): void {
+  posted.push({ task: t, push });
+}
+
+/** Yield the running task, which was posted already (see postTask). */
+export function yieldPosted(L: LuaState): number {
+  current!.waiting = true;
+  pushYieldMark(L);
+  return lua.lua_yield(L, 1);
+}
+
 function drainPosted(): void {
   while (posted.length > 0) {
     const p = posted.shift()!;
@@ -274,8 +287,14 @@ function settle(task: LuaTask, st: number): void {
       return;
     }
     if (task.waiting) return; // a JS API function will resume it
-    // A bare coroutine.yield() in the entry thread: OpenResty treats it like ngx.sleep(0).
     task.waiting = true;
+    if (task.root !== task) {
+      // a bare coroutine.yield() in a light thread posts it behind the threads already posted
+      lua.lua_settop(task.co, 0);
+      posted.push({ task, push: null });
+      return;
+    }
+    // A bare coroutine.yield() in the entry thread: OpenResty treats it like ngx.sleep(0).
     lua.lua_settop(task.co, 0);
     setImmediate(resume, task, 0);
     return;

@@ -4,7 +4,7 @@ import { lua, lauxlib } from 'fengari';
 import { S, luaError, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { checkContext, YIELDABLE, currentLogContext } from './context.js';
-import { LuaTask, TaskEnd, currentTask, startThread, suspend, resume, exitTask, killThread, postCurrent, type TaskHost } from '../lua/scheduler.js';
+import { LuaTask, TaskEnd, currentTask, startThread, suspend, resume, exitTask, killThread, postTask, yieldPosted, type TaskHost } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';
 
 class UserThread extends LuaTask {
@@ -76,19 +76,20 @@ function spawn(L: LuaState): number {
   const ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
   const t = new UserThread(userHost, parent.kind, parent.req);
   byCo.set(co, t);
+  // ngx_http_lua_uthread_spawn posts the spawner before the new thread runs: it continues from the
+  // posted queue, behind threads posted earlier (light threads that yielded) and before this one
+  // if it yields in turn
+  lua.lua_pushvalue(L, 1);
+  const keep = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX); // spawn's result, even once co is dead
+  postTask(parent, (pco) => {
+    lua.lua_rawgeti(pco, lua.LUA_REGISTRYINDEX, keep);
+    lauxlib.luaL_unref(pco, lua.LUA_REGISTRYINDEX, keep);
+    return 1;
+  });
   startThread(t, co, ref, n - 1);
   if (parent.root.groupExit) return exitTask(L);
-  if (parent.root !== parent) {
-    // a light thread that spawns is parked and resumed after the current scheduler turn, so the
-    // thread that resumed it (ultimately the entry thread) runs first, as in lua-nginx-module
-    lua.lua_settop(L, 0);
-    return postCurrent(L, (pco) => {
-      lua.lua_pushthread(co);
-      lua.lua_xmove(co, pco, 1);
-      return 1;
-    });
-  }
-  return 1;
+  lua.lua_settop(L, 0);
+  return yieldPosted(L);
 }
 
 function threadArg(L: LuaState, i: number): UserThread {

@@ -72,6 +72,35 @@ beforeAll(async () => {
             }
         }
         location /slow { echo_sleep 0.15; echo slow; }
+        location /slicing {
+            content_by_lua_block {
+                local yield = coroutine.yield
+                local function f()
+                    local self = coroutine.running()
+                    ngx.say("f 1") yield(self) ngx.say("f 2") yield(self) ngx.say("f 3")
+                end
+                local function g()
+                    local self = coroutine.running()
+                    ngx.say("g 1") yield(self) ngx.say("g 2") yield(self) ngx.say("g 3")
+                end
+                ngx.thread.spawn(f)
+                ngx.thread.spawn(g)
+                ngx.say("done")
+            }
+        }
+        location /normal-status {
+            content_by_lua_block {
+                local co
+                local function g() ngx.sleep(0.01) end
+                local function f()
+                    co = coroutine.running()
+                    coroutine.resume(coroutine.create(g))
+                end
+                ngx.thread.spawn(f)
+                ngx.say("status: ", coroutine.status(co))
+                ngx.say(select(2, coroutine.resume(co)))
+            }
+        }
   `);
 });
 
@@ -139,5 +168,16 @@ describe('light threads and pending subrequests', () => {
     expect(r.status).toBe(200);
     expect(r.body).toBe('end\n');
     expect(srv.errorLog()).toMatch(/lua user thread aborted: runtime error: .*attempt to abort with pending subrequests/);
+  });
+});
+
+describe('light threads and coroutines', () => {
+  it('spawn posts the spawner and a yielding light thread goes behind it (time slicing)', async () => {
+    const r = await srv.request('/slicing');
+    expect(r.body).toBe('f 1\ng 1\nf 2\ndone\ng 2\nf 3\ng 3\n');
+  });
+  it('a light thread resuming a user coroutine that waits is "normal" and cannot be resumed', async () => {
+    const r = await srv.request('/normal-status');
+    expect(r.body).toBe('status: normal\ncannot resume normal coroutine\n');
   });
 });
