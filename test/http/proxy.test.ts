@@ -139,6 +139,9 @@ beforeAll(async () => {
             add_header X-Addr $upstream_addr;
             add_header X-Status $upstream_status;
         }
+        location /backup { proxy_pass http://withbackup; }
+        location /n503 { proxy_pass http://two503/bar/err; proxy_next_upstream error http_503; add_header X-Status $upstream_status; }
+        location /dead { proxy_pass http://dead; add_header X-Addr $upstream_addr always; }
         location /bal { proxy_pass http://bal/b; add_header X-Addr $upstream_addr; }
         location /red/ {
             proxy_pass http://127.0.0.1:${redirector.port}/bar/;
@@ -170,6 +173,9 @@ beforeAll(async () => {
   `, {
     http: `
     upstream keeppool { server 127.0.0.1:${keep.port}; keepalive 4; }
+    upstream withbackup { server 127.0.0.1:${refusedPort}; server 127.0.0.1:${plain.port} backup; }
+    upstream two503 { server 127.0.0.1:${redirector.port}; server 127.0.0.1:${plain.port}; }
+    upstream dead { server 127.0.0.1:${refusedPort}; server 127.0.0.2:${refusedPort}; }
     upstream twopeers { server 127.0.0.1:${refusedPort}; server 127.0.0.1:${plain.port}; }
     upstream bal {
         server 0.0.0.1;
@@ -375,6 +381,28 @@ describe('upstream failures', () => {
     expect(r.status).toBe(200);
     expect(r.header('x-addr')).toBe(`127.0.0.1:${refusedPort}, 127.0.0.1:${plain.port}`);
     expect(r.header('x-status')).toBe('502, 200');
+  });
+
+  it('falls back to backup servers', async () => {
+    const r = await srv.request('/backup');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('line=GET /backup HTTP/1.0');
+  });
+
+  it('retries on http_503 when proxy_next_upstream says so', async () => {
+    const r = await srv.request('/n503');
+    expect(r.status).toBe(200);
+    expect(r.header('x-status')).toBe('503, 200');
+  });
+
+  it('marks failed servers down for fail_timeout: "no live upstreams"', async () => {
+    const a = await srv.request('/dead');
+    expect(a.status).toBe(502);
+    expect(a.header('x-addr')).toBe(`127.0.0.1:${refusedPort}, 127.0.0.2:${refusedPort}`);
+    const b = await srv.request('/dead');
+    expect(b.status).toBe(502);
+    expect(b.header('x-addr')).toBe('dead');
+    expect(srv.errorLog()).toContain('no live upstreams while connecting to upstream, client: 127.0.0.1, server: localhost, request: "GET /dead HTTP/1.1", upstream: "http://dead/dead"');
   });
 
   it('lets balancer_by_lua pick peers and add tries', async () => {
