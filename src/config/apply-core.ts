@@ -211,7 +211,14 @@ defineDirectives({
     if (c.context === 'upstream') {
       const [hp, ...opts] = d.args;
       const m = /^(.*?)(?::(\d+))?$/.exec(hp)!;
-      c.upstream!.servers.push({ host: m[1], port: m[2] ? Number(m[2]) : 80, weight: 1, backup: opts.includes('backup'), down: opts.includes('down') });
+      const opt = (k: string): string | undefined => opts.find((o) => o.startsWith(k + '='))?.slice(k.length + 1);
+      const w = opt('weight');
+      const mf = opt('max_fails');
+      const ft = opt('fail_timeout');
+      c.upstream!.servers.push({
+        host: m[1], port: m[2] ? Number(m[2]) : 80, weight: w ? Number(w) || 1 : 1, backup: opts.includes('backup'), down: opts.includes('down'),
+        maxFails: mf !== undefined ? Number(mf) : undefined, failTimeout: ft !== undefined ? parseTime(d, ft) : undefined,
+      });
       return;
     }
     const srv = newServer(c, d);

@@ -114,7 +114,7 @@ export interface ServerConf {
 
 export interface UpstreamConf {
   name: string;
-  servers: { host: string; port: number; weight: number; backup: boolean; down: boolean }[];
+  servers: { host: string; port: number; weight: number; backup: boolean; down: boolean; maxFails?: number; failTimeout?: number }[];
   keepalive: number;
   balancerLua: LuaCode | null;
   file: string;

@@ -74,7 +74,12 @@ export function upstreamGroup(ups: UpstreamConf): PeerGroup {
   if (g === undefined) {
     const primary: Peer[] = [];
     const backup: Peer[] = [];
-    for (const s of ups.servers) (s.backup ? backup : primary).push(newPeer(s.host, s.port, s.weight || 1, s.down));
+    for (const s of ups.servers) {
+      const p = newPeer(s.host, s.port, s.weight || 1, s.down);
+      if (s.maxFails !== undefined && s.maxFails >= 0) p.maxFails = s.maxFails;
+      if (s.failTimeout !== undefined) p.failTimeout = s.failTimeout;
+      (s.backup ? backup : primary).push(p);
+    }
     g = makeGroup(ups.name, primary, backup, ups);
     explicit.set(ups, g);
   }

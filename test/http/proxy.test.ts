@@ -141,6 +141,8 @@ beforeAll(async () => {
         }
         location /backup { proxy_pass http://withbackup; }
         location /n503 { proxy_pass http://two503/bar/err; proxy_next_upstream error http_503; add_header X-Status $upstream_status; }
+        location /weighted { proxy_pass http://weighted; }
+        location /nofail { proxy_pass http://nofail; add_header X-Addr $upstream_addr always; }
         location /dead { proxy_pass http://dead; add_header X-Addr $upstream_addr always; }
         location /bal { proxy_pass http://bal/b; add_header X-Addr $upstream_addr; }
         location /red/ {
@@ -175,6 +177,8 @@ beforeAll(async () => {
     upstream keeppool { server 127.0.0.1:${keep.port}; keepalive 4; }
     upstream withbackup { server 127.0.0.1:${refusedPort}; server 127.0.0.1:${plain.port} backup; }
     upstream two503 { server 127.0.0.1:${redirector.port}; server 127.0.0.1:${plain.port}; }
+    upstream weighted { server 127.0.0.1:${plain.port} weight=2; server 127.0.0.1:${keep.port}; }
+    upstream nofail { server 127.0.0.1:${refusedPort} max_fails=0; server 127.0.0.2:${refusedPort} max_fails=0; }
     upstream dead { server 127.0.0.1:${refusedPort}; server 127.0.0.2:${refusedPort}; }
     upstream twopeers { server 127.0.0.1:${refusedPort}; server 127.0.0.1:${plain.port}; }
     upstream bal {
@@ -403,6 +407,20 @@ describe('upstream failures', () => {
     expect(b.status).toBe(502);
     expect(b.header('x-addr')).toBe('dead');
     expect(srv.errorLog()).toContain('no live upstreams while connecting to upstream, client: 127.0.0.1, server: localhost, request: "GET /dead HTTP/1.1", upstream: "http://dead/dead"');
+  });
+
+  it('balances by weight (smooth weighted round robin)', async () => {
+    const bodies: string[] = [];
+    for (let i = 0; i < 3; i++) bodies.push((await srv.request('/weighted')).body.slice(0, 2));
+    expect(bodies).toEqual(['li', 'n=', 'li']);
+  });
+
+  it('never disables servers with max_fails=0', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await srv.request('/nofail');
+      expect(r.status).toBe(502);
+      expect(r.header('x-addr')?.split(', ').length).toBe(2);
+    }
   });
 
   it('lets balancer_by_lua pick peers and add tries', async () => {
