@@ -1,6 +1,6 @@
 // Request control flow: ngx.exit, ngx.exec, ngx.redirect, ngx.sleep, ngx.get_phase.
 import { lua, lauxlib } from 'fengari';
-import { S, luaError, bytesToLatin1, pushString, type LuaState } from '../lua/bridge.js';
+import { S, luaError, luaErrorWhere, bytesToLatin1, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, currentKind, Ctx, YIELDABLE } from './context.js';
 import { exitTask, suspend, resume, currentTask, type LuaTask } from '../lua/scheduler.js';
@@ -23,7 +23,7 @@ function ngxExit(L: LuaState): number {
     return exitTask(L);
   }
   if (req.ext.noAbort > 0 && status !== -1 && status !== 444 && status !== 408 && status !== 499) {
-    luaError(L, 'attempt to abort with pending subrequests');
+    luaErrorWhere(L, 'attempt to abort with pending subrequests');
   }
   req.exitCode = status;
   return exitTask(L);
@@ -47,10 +47,27 @@ function ngxExec(L: LuaState): number {
     uri = uri.slice(0, q);
     args = args === null || args === '' ? own : own + '&' + args;
   }
-  if (req.ext.noAbort > 0) luaError(L, 'attempt to abort with pending subrequests');
+  if (unsafeUri(uri)) {
+    logError(Level.Err, `unsafe URI "${uri}" was detected`, req);
+    luaErrorWhere(L, 'unsafe uri');
+  }
+  if (req.ext.noAbort > 0) luaErrorWhere(L, 'attempt to abort with pending subrequests');
   if (req.headerSent) luaError(L, 'attempt to call ngx.exec after sending out response headers');
   req.pendingExec = { uri, args };
   return exitTask(L);
+}
+
+/** ngx_http_parse_unsafe_uri: "." / ".." path segments (and a NUL) may not reach ngx.exec. */
+function unsafeUri(uri: string): boolean {
+  if (uri.length === 0 || uri[0] === '.' || uri.indexOf('\0') >= 0) return true;
+  const segs = uri.split('/');
+  for (let i = 1; i < segs.length; i++) if (segs[i] === '.' || segs[i] === '..') return true;
+  return false;
+}
+
+/** ngx_http_lua_escape_log: control bytes, '"', '\\' and bytes >= 0x7f as \xHH. */
+function escapeLog(s: string): string {
+  return s.replace(/[\x00-\x1f"\\\x7f-\xff]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -68,12 +85,14 @@ function ngxRedirect(L: LuaState): number {
       luaError(L, 'only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed');
     }
   }
-  if (req.ext.noAbort > 0) luaError(L, 'attempt to abort with pending subrequests');
+  if (req.ext.noAbort > 0) luaErrorWhere(L, 'attempt to abort with pending subrequests');
   if (req.headerSent) luaError(L, 'attempt to call ngx.redirect after sending out the headers');
-  if (/[\r\n]/.test(uri)) {
-    // lua-nginx-module escapes CR/LF in the Location value to stop header injection
-    req.headersOut.set('Location', uri.replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
-  } else req.headersOut.set('Location', uri);
+  const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(uri);
+  if (bad !== null) {
+    // ngx_http_lua_check_unsafe_uri_bytes: control bytes could split the Location header
+    luaErrorWhere(L, `unsafe byte "0x${bad[0].charCodeAt(0).toString(16).padStart(2, '0')}" in redirect uri "${escapeLog(uri)}"`);
+  }
+  req.headersOut.set('Location', uri);
   req.exitCode = status;
   return exitTask(L);
 }

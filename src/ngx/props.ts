@@ -42,7 +42,7 @@ function ngxIndex(L: LuaState): number {
     case K_STATUS: {
       checkContext(L, REQUEST_PHASES);
       const req = getRequest(L);
-      lua.lua_pushnumber(L, req.status);
+      lua.lua_pushnumber(L, req.errStatus !== 0 && !req.headerSent ? req.errStatus : req.status);
       return 1;
     }
     case 'headers_sent': {
@@ -78,7 +78,9 @@ function ngxNewIndex(L: LuaState): number {
     const v = lua.lua_tonumber(L, 3);
     if (typeof v !== 'number' || !Number.isFinite(v)) luaError(L, 'attempt to set ngx.status with non-number value');
     req.status = Math.trunc(v);
-    req.statusLine = null;
+    req.errStatus = 0; // an explicit assignment clears r->err_status (015-status #16)
+    // nginx has no reason phrase for 1xx; lua-nginx-module sets a complete one for 101
+    req.statusLine = req.status === 101 ? 'Switching Protocols' : null;
     return 0;
   }
   if (key === 'ctx') {

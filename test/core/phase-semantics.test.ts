@@ -101,6 +101,15 @@ beforeAll(async () => {
                 ngx.say(select(2, coroutine.resume(co)))
             }
         }
+        location /exec-unsafe {
+            content_by_lua_block { ngx.exec("/hi/../") }
+        }
+        location /redirect-unsafe {
+            content_by_lua_block { ngx.redirect("\\rhttp://a\\"b/") }
+        }
+        location /status-101 {
+            content_by_lua_block { ngx.status = 101 ngx.send_headers() }
+        }
   `);
 });
 
@@ -179,5 +188,24 @@ describe('light threads and coroutines', () => {
   it('a light thread resuming a user coroutine that waits is "normal" and cannot be resumed', async () => {
     const r = await srv.request('/normal-status');
     expect(r.body).toBe('status: normal\ncannot resume normal coroutine\n');
+  });
+});
+
+describe('exec / redirect / status', () => {
+  it('ngx.exec refuses "." and ".." segments with nginx\'s unsafe URI line', async () => {
+    const r = await srv.request('/exec-unsafe');
+    expect(r.status).toBe(500);
+    expect(srv.errorLog()).toContain('unsafe URI "/hi/../" was detected');
+    expect(srv.errorLog()).toMatch(/runtime error: content_by_lua\(nginx\.conf:\d+\):1: unsafe uri/);
+  });
+  it('ngx.redirect refuses control bytes and logs the URI escaped', async () => {
+    const r = await srv.request('/redirect-unsafe');
+    expect(r.status).toBe(500);
+    expect(r.header('location')).toBeUndefined();
+    expect(srv.errorLog()).toContain('unsafe byte "0x0d" in redirect uri "\\x0Dhttp://a\\x22b/"');
+  });
+  it('ngx.status = 101 gets a complete status line', async () => {
+    const r = await srv.request('/status-101');
+    expect(r.statusLine).toBe('HTTP/1.1 101 Switching Protocols');
   });
 });
