@@ -259,8 +259,9 @@ defineDirectives({
   underscores_in_headers: (c, d) => { if (c.server) c.server.underscoresInHeaders = parseFlag(d); },
   ignore_invalid_headers: (c, d) => { if (c.server) c.server.ignoreInvalidHeaders = parseFlag(d); },
   merge_slashes: (c, d) => { if (c.server) c.server.mergeSlashes = parseFlag(d); },
-  keepalive_timeout: (c, d) => { s(c).keepaliveTimeout = parseTime(d, d.args[0]); },
-  keepalive_requests: (c, d) => { s(c).keepaliveRequests = Number(d.args[0]); },
+  // inside upstream {}: the idle upstream connection cache's limits, not the client side's
+  keepalive_timeout: (c, d) => { if (c.upstream) c.upstream.keepaliveTimeout = parseTime(d, d.args[0]); else s(c).keepaliveTimeout = parseTime(d, d.args[0]); },
+  keepalive_requests: (c, d) => { if (c.upstream) c.upstream.keepaliveRequests = Number(d.args[0]); else s(c).keepaliveRequests = Number(d.args[0]); },
   send_timeout: (c, d) => { s(c).sendTimeout = parseTime(d, d.args[0]); },
   server_tokens: (c, d) => { s(c).serverTokens = d.args[0] as 'on'; },
   chunked_transfer_encoding: (c, d) => { s(c).chunkedTransferEncoding = parseFlag(d); },

@@ -116,6 +116,9 @@ export interface UpstreamConf {
   name: string;
   servers: { host: string; port: number; weight: number; backup: boolean; down: boolean; maxFails?: number; failTimeout?: number }[];
   keepalive: number;
+  /** keepalive_timeout / keepalive_requests inside upstream {} (default 60s / 1000) */
+  keepaliveTimeout?: number;
+  keepaliveRequests?: number;
   balancerLua: LuaCode | null;
   file: string;
   line: number;

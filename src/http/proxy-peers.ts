@@ -61,7 +61,8 @@ function makeGroup(name: string, primary: Peer[], backup: Peer[], ups: UpstreamC
   const tries = primary.filter((p) => !p.down).length + backup.filter((p) => !p.down).length;
   return {
     name, primary, backup, single: primary.length === 1 && backup.length === 0, tries: Math.max(tries, 1),
-    keepalive: ups ? ups.keepalive : 0, keepaliveTimeout: 60000, keepaliveRequests: 1000, ups, idle: [],
+    keepalive: ups ? ups.keepalive : 0, keepaliveTimeout: ups?.keepaliveTimeout ?? 60000,
+    keepaliveRequests: ups?.keepaliveRequests ?? 1000, ups, idle: [],
   };
 }
 

@@ -130,6 +130,7 @@ beforeAll(async () => {
         location /bind { set $b $arg_b; proxy_bind $b; proxy_pass http://127.0.0.1:${plain.port}; }
         location /vars { proxy_pass http://127.0.0.1:$arg_port/v?x=$arg_x; }
         location /keep { proxy_pass http://keeppool; proxy_http_version 1.1; proxy_set_header Connection ""; }
+        location /keep2 { proxy_pass http://keep2; proxy_http_version 1.1; proxy_set_header Connection ""; }
         location /chunked { proxy_pass http://127.0.0.1:${chunked.port}; }
         location /refused { proxy_pass http://127.0.0.1:${refusedPort}; }
         location /silent { proxy_pass http://127.0.0.1:${silent.port}; proxy_read_timeout 200ms; }
@@ -151,7 +152,7 @@ beforeAll(async () => {
             error_page 503 /oops;
         }
         location /nored/ { proxy_pass http://127.0.0.1:${redirector.port}/bar/; proxy_redirect off; }
-        location = /oops { echo "intercepted $status"; }
+        location = /oops { echo "intercepted"; }
         location = /internal { internal; echo "internal $args"; }
         location /ws {
             proxy_pass http://127.0.0.1:${wsPort};
@@ -177,6 +178,7 @@ beforeAll(async () => {
     upstream keeppool { server 127.0.0.1:${keep.port}; keepalive 4; }
     upstream withbackup { server 127.0.0.1:${refusedPort}; server 127.0.0.1:${plain.port} backup; }
     upstream two503 { server 127.0.0.1:${redirector.port}; server 127.0.0.1:${plain.port}; }
+    upstream keep2 { server 127.0.0.1:${keep.port}; keepalive 4; keepalive_requests 2; keepalive_timeout 30s; }
     upstream weighted { server 127.0.0.1:${plain.port} weight=2; server 127.0.0.1:${keep.port}; }
     upstream nofail { server 127.0.0.1:${refusedPort} max_fails=0; server 127.0.0.2:${refusedPort} max_fails=0; }
     upstream dead { server 127.0.0.1:${refusedPort}; server 127.0.0.2:${refusedPort}; }
@@ -292,6 +294,12 @@ describe('upstream responses', () => {
     expect(keep.requests.at(-1)).toBe(`GET /keep HTTP/1.1\r\nHost: keeppool\r\n\r\n`);
   });
 
+  it('closes cached connections after keepalive_requests', async () => {
+    const before = keep.connections;
+    for (let i = 0; i < 3; i++) expect((await srv.request('/keep2')).status).toBe(200);
+    expect(keep.connections - before).toBe(2);
+  });
+
   it('rewrites Location with the default proxy_redirect, and not with proxy_redirect off', async () => {
     const r = await srv.request('/red/loc');
     expect(r.status).toBe(302);
@@ -309,7 +317,8 @@ describe('upstream responses', () => {
 
   it('hands intercepted errors to error_page', async () => {
     const r = await srv.request('/red/err');
-    expect(r.body).toBe('intercepted 503\n');
+    expect(r.status).toBe(503);
+    expect(r.body).toBe('intercepted\n');
   });
 
   it('sends HEAD upstream and no body to the client', async () => {
