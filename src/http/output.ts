@@ -37,7 +37,8 @@ export function serverTokens(req: Request): string {
 export function sendHeader(req: Request): void {
   if (req.headerSent) return;
   req.headerSent = true;
-  if (req.status === 0) req.status = 200;
+  if (req.errStatus !== 0) req.status = req.errStatus;
+  else if (req.status === 0) req.status = 200;
   const h0 = req.headersOut;
   if (h0.contentType === null && req.status !== 204 && req.status !== 304 && req.loc.s.luaUseDefaultType) {
     // ngx_http_set_content_type runs before the header filters: they see default_type

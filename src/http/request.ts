@@ -82,6 +82,8 @@ export class Request implements LogContext {
   bodyFile: string | null = null;
   // response
   status = 0;
+  /** nginx's r->err_status: set by error_page, it wins over whatever the error page's handler sets */
+  errStatus = 0;
   statusLine: string | null = null;
   headersOut = new ResponseHeaders();
   headerSent = false;

@@ -98,6 +98,12 @@ function finishCapture(p: Pending): void {
   const t = p.task;
   if (t.done) return;
   const co = t.co;
+  // capture_multi may return hundreds of tables (each push needs a few slots while it is built)
+  if (!lua.lua_checkstack(co, p.results.length + 8)) {
+    lua.lua_pushnil(co);
+    resume(t, 1);
+    return;
+  }
   for (const sr of p.results) pushResult(co, sr!);
   resume(t, p.results.length);
 }

@@ -95,6 +95,13 @@ function emit(L: LuaState, newline: boolean, fname: string): number {
     sink.len = 0;
     return outputError(L);
   }
+  if (req.ext.rawReqSocket) {
+    // ngx.req.socket(true) took the connection over: output goes through that socket only
+    sink.len = 0;
+    lua.lua_pushnil(L);
+    pushString(L, 'raw request socket acquired');
+    return 2;
+  }
   if (req.method === 'HEAD' && req.headerSent) {
     sink.len = 0;
     lua.lua_pushnumber(L, 1);

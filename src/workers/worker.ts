@@ -201,9 +201,10 @@ export class Worker {
 
   errorPage(req: Request, status: number, uri: string, overwrite: number | null): boolean {
     if (req.method !== 'HEAD') req.method = 'GET';
-    if (overwrite !== null && overwrite !== -1) req.status = overwrite;
-    else if (overwrite === null) req.status = status;
-    else req.status = 0;
+    // nginx's ngx_http_send_error_page: "error_page 404 /x" keeps 404 as r->err_status,
+    // "= 200" forces a code, a bare "=" lets the redirected location decide
+    req.status = 0;
+    req.errStatus = overwrite === null ? status : overwrite === -1 ? 0 : overwrite;
     if (uri.startsWith('@')) return namedRedirect(req, uri);
     const target = evalComplex(req, compileComplex(uri));
     if (/^https?:\/\//.test(target)) {

@@ -399,12 +399,15 @@ export class Connection implements ExchangeHost {
           this.parser.headBytes(bytes, bytes.length), null, 0);
         return this.destroy();
       }
-      case C_REQUEST:
-        if (this.ex && !this.ex.finished) {
-          if (this.input.length === 0) this.ex.bodyFailed('aborted');
-          this.ex.abort();
+      case C_REQUEST: {
+        // a local: bodyFailed() may finish the request synchronously and clear this.ex
+        const ex = this.ex;
+        if (ex && !ex.finished) {
+          if (this.input.length === 0) ex.bodyFailed('aborted');
+          ex.abort();
         } else if (this.input.length === 0) this.destroy(); // was dropping the body
         return;
+      }
       case C_CLOSING:
         return this.destroy();
     }
