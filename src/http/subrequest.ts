@@ -67,7 +67,9 @@ export function startSubrequest(parent: Request, uri: string, opts: SubrequestOp
     sr.bodyRead = true;
   } else if (opts.inheritBody !== false) {
     if (parent.bodyRead) {
+      // sr->request_body = r->request_body: in memory or in its temp file
       sr.body = parent.body;
+      sr.bodyFile = parent.bodyFile;
       sr.bodyRead = true;
     }
   } else sr.bodyRead = true;
