@@ -6,6 +6,7 @@ import type { Request } from './request.js';
 import { runLuaPhase, runLuaSync } from './lua-phase.js';
 import { addHeaderFilter, addBodyFilter, FilterOrder } from './filters.js';
 import { pushLatin1, bytesToLatin1 } from '../lua/bridge.js';
+import { closeRequest, NGX_ERROR } from './output.js';
 
 export function luaContentHandler(code: LuaCode): ContentHandler {
   return {
@@ -54,6 +55,14 @@ function luaBodyFilter(req: Request, data: Uint8Array | null, last: boolean): bo
   if (task === null) {
     req.ext.filterFailed = true;
     return { data: null, last: true };
+  }
+  const co = task.co;
+  if (lua.lua_gettop(co) > 0 && lua.lua_type(co, 1) === lua.LUA_TNUMBER && lua.lua_tonumber(co, 1) === NGX_ERROR) {
+    // `return ngx.ERROR`: the filter chain fails, nginx terminates the (main) request and its
+    // connection without a response
+    req.ext.filterFailed = true;
+    closeRequest(req.main);
+    return false;
   }
   return arg;
 }

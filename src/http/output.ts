@@ -191,6 +191,20 @@ export function finalize(req: Request, rc: number): void {
     closeRequest(req);
     return;
   }
+  if (req.captureBody !== null && (rc >= 300 || rc === 201 || rc === 204) && rc !== 408) {
+    // ngx_http_lua_post_subrequest runs before the special response handler and emulates it: a
+    // captured subrequest keeps the status, without an error page body (nor error_page)
+    if (!req.headerSent) {
+      req.status = rc;
+      const h = req.headersOut;
+      h.contentType = '';
+      h.contentLength = 0;
+      h.remove('last-modified');
+      h.remove('accept-ranges');
+    }
+    finishResponse(req);
+    return;
+  }
   if (rc >= 300 || rc === 204 || (rc >= 100 && rc < 200)) {
     sendSpecialResponse(req, rc);
     return;

@@ -125,11 +125,8 @@ function serverRewrite(req: Request): StepResult {
 }
 
 function findConfig(req: Request): StepResult {
-  const loc = findLocation(req);
-  if (loc === null) {
-    finalize(req, 404);
-    return DONE;
-  }
+  // no location matched: nginx keeps the server's own configuration (static files from its root)
+  const loc = findLocation(req) ?? req.server.root;
   req.loc = loc;
   if (loc.s.internal && !req.internal) {
     finalize(req, 404);

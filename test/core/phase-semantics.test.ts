@@ -110,7 +110,36 @@ beforeAll(async () => {
         location /status-101 {
             content_by_lua_block { ngx.status = 101 ngx.send_headers() }
         }
-  `);
+        location /cap-500 {
+            content_by_lua_block {
+                local res = ngx.location.capture("/ret-500")
+                ngx.say("status: ", res.status, " body: [", res.body, "]")
+            }
+        }
+        location /ret-500 { return 500; }
+        location /cap-filter-error {
+            content_by_lua_block {
+                local res = ngx.location.capture("/filter-error")
+                ngx.say("unreachable")
+            }
+        }
+        location /filter-error {
+            echo hello;
+            body_filter_by_lua_block { return ngx.ERROR }
+        }
+        location /charset-json {
+            default_type application/json;
+            charset utf-8;
+            charset_types application/json;
+            content_by_lua_block { ngx.say("hi") }
+        }
+        location /cap-unmatched {
+            content_by_lua_block {
+                local res = ngx.location.capture("/static.txt")
+                ngx.print(res.status, " ", res.body)
+            }
+        }
+  `, { files: { 'static.txt': 'static\n' }, rootLocation: false });
 });
 
 afterAll(async () => {
@@ -207,5 +236,26 @@ describe('exec / redirect / status', () => {
   it('ngx.status = 101 gets a complete status line', async () => {
     const r = await srv.request('/status-101');
     expect(r.statusLine).toBe('HTTP/1.1 101 Switching Protocols');
+  });
+});
+
+describe('subrequests, filters, charset', () => {
+  it('a captured subrequest finalised with 500 has the status and an empty body', async () => {
+    const r = await srv.request('/cap-500');
+    expect(r.body).toBe('status: 500 body: []\n');
+  });
+  it('a body filter returning ngx.ERROR in a subrequest drops the connection', async () => {
+    const r = await srv.request('/cap-filter-error');
+    expect(r.raw).toBe('');
+    expect(r.closed).toBe(true);
+  });
+  it('a URI no location matches is served with the server\'s own configuration (its root)', async () => {
+    const r = await srv.request('/cap-unmatched');
+    expect(r.body).toBe('200 static\n');
+    expect((await srv.request('/static.txt')).body).toBe('static\n');
+  });
+  it('charset_types extends the types that get "; charset="', async () => {
+    const r = await srv.request('/charset-json');
+    expect(r.header('content-type')).toBe('application/json; charset=utf-8');
   });
 });
