@@ -65,7 +65,10 @@ function charset(req: Request): void {
   const ct = req.headersOut.contentType;
   if (!cs || cs === 'off' || ct === null || ct.includes('charset=')) return;
   const base = ct.split(';')[0].trim().toLowerCase();
-  if (CHARSET_TYPES.has(base)) req.headersOut.contentType = `${ct}; charset=${cs}`;
+  // charset_types: the listed MIME types (and text/html, always), "*" for any
+  const types = req.loc.s.ext.charsetTypes as string[] | undefined;
+  const ok = types === undefined ? CHARSET_TYPES.has(base) : base === 'text/html' || types.includes(base) || types.includes('*');
+  if (ok) req.headersOut.contentType = `${ct}; charset=${cs}`;
 }
 
 addHeaderFilter(25, notModified);
