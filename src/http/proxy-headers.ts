@@ -45,9 +45,20 @@ export function copyHeaders(req: Request, conf: ProxyConf, pass: ProxyPass, head
     }
     out.list.push(name, value);
   }
+  // ngx_http_proxy_process_header adds empty Server/Date entries when the upstream sent none: with
+  // proxy_pass_header Server (or Date) the response then has no such header at all
+  if (!redirectOnly) {
+    if (!conf.hide.has('server') && !hasHeader(l, 'server')) out.noServer = true;
+    if (!conf.hide.has('date') && !hasHeader(l, 'date')) out.noDate = true;
+  }
   if (contentType !== null) out.contentType = contentType;
   else if (out.contentType === null) out.contentType = ''; // no default_type for proxied responses
   if (!redirectOnly) out.contentLength = head.contentLength;
+}
+
+function hasHeader(l: string[], lc: string): boolean {
+  for (let i = 0; i < l.length; i += 2) if (l[i].length === lc.length && l[i].toLowerCase() === lc) return true;
+  return false;
 }
 
 /** ngx_http_proxy_rewrite_redirect: the first rule that matches rewrites the value from `prefix`. */
