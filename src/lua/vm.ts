@@ -91,6 +91,16 @@ export class LuaVM {
     return this.compile(body, '@' + file, key);
   }
 
+  /** The effective package.path (after lua_package_path expansion). */
+  packagePath(): string {
+    const L = this.L;
+    lua.lua_getglobal(L, S('package'));
+    lua.lua_getfield(L, -1, S('path'));
+    const p = bytesToString(lua.lua_tolstring(L, -1) ?? S(''));
+    lua.lua_pop(L, 2);
+    return p;
+  }
+
   /** Development mode: a *_by_lua_file changed on disk. If that file was compiled before, compile
    *  it again now so the next request uses it (the caller checked that it compiles). */
   replaceFileChunk(file: string): boolean {

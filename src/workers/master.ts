@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
+import { watch, type FSWatcher } from 'chokidar';
 import { loadConfig, ConfigError, type LoadedConfig } from '../config/load.js';
 import { Worker } from './worker.js';
 import { logError, errorLog, levelFromName, Level } from '../log/errorlog.js';
@@ -118,20 +119,51 @@ class Master {
     this.writePid();
     logError(Level.Notice, `tsresty/0.1.0 started, pid ${process.pid}`);
     this.installSignals();
+    if (this.devMode(this.loaded)) this.watchConfig();
+  }
+
+  /** --watch, or lua_code_cache off somewhere (OpenResty's development switch, made cheap here) */
+  private devMode(loaded: LoadedConfig): boolean {
+    return this.opts.watch || loaded.codeCacheOff;
+  }
+
+  private configWatcher: FSWatcher | null = null;
+
+  /** Development mode: a saved config file is re-read, validated and swapped in like a HUP. */
+  private watchConfig(): void {
+    const files = this.loaded.configFiles;
+    const w = watch(files, { ignoreInitial: true, persistent: false });
+    let timer: NodeJS.Timeout | null = null;
+    w.on('change', (file) => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
+        const t0 = performance.now();
+        logError(Level.Notice, `configuration file ${file} changed`);
+        void this.reload().then(() => logError(Level.Notice, `configuration reload after a change to ${file} took ${(performance.now() - t0).toFixed(1)} ms`));
+      }, 15);
+    });
+    w.on('error', (e) => logError(Level.Warn, `file watcher: ${(e as Error).message}`));
+    this.configWatcher = w;
   }
 
   private async startInProcess(specs: ListenSpec[]): Promise<void> {
     const main = this.loaded.main;
     ensureZones(main.http!.sharedDicts);
-    const listeners: { server: net.Server; port: number }[] = [];
-    for (const spec of specs) {
-      const server = net.createServer({ allowHalfOpen: true });
+    const listeners: { server: net.Server; port: number }[] = specs.map((spec) => ({ server: net.createServer({ allowHalfOpen: true }), port: spec.port }));
+    const worker = new Worker(main, this.loaded.declaredVars, {
+      id: 0, count: 1, listeners, dev: this.devMode(this.loaded) ? { luaFiles: this.loaded.luaFiles } : null,
+    });
+    // the file watches first: between listen() and the transport attaching, connections would
+    // have no handler, so nothing asynchronous may happen in that window
+    if (worker.devMode) await worker.devMode.ready;
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i];
+      const server = listeners[i].server;
       await listenInProcess(server, spec);
       if (spec.listen.path) this.unixPaths.add(spec.listen.path);
       this.listeners.set(spec.key, { spec, keeper: server });
-      listeners.push({ server, port: spec.port });
     }
-    const worker = new Worker(main, this.loaded.declaredVars, { id: 0, count: 1, listeners });
     if (main.http!.initByLua) worker.runTopLevel(main.http!.initByLua, 'init');
     await worker.start();
     this.inproc = worker;
@@ -199,6 +231,7 @@ class Master {
       fds,
       ports: gen.specs.map((s) => s.port),
       shutdownTimeout: gen.loaded.main.workerShutdownTimeout,
+      watch: this.devMode(gen.loaded),
     };
     const thread = new Thread(BUNDLE, { workerData: data });
     const slot: Slot = { id, gen, thread, tid: thread.threadId, booted: false, ready: false, stopping: false, exited: false, startedAt: Date.now(), error: null };
@@ -444,6 +477,7 @@ class Master {
   }
 
   async stop(graceful: boolean): Promise<void> {
+    void this.configWatcher?.close();
     if (this.stopping && graceful) return;
     const already = this.stopping;
     this.stopping = true;

@@ -27,6 +27,8 @@ export interface WorkerThreadData {
   fds: number[] | null;
   ports: number[];
   shutdownTimeout: number;
+  /** development mode: watch Lua files and reload them (the master watches the config) */
+  watch: boolean;
 }
 
 export type ToMaster =
@@ -102,7 +104,9 @@ export async function runWorkerThread(): Promise<void> {
   }
   const loaded = loadConfig(data.confPath, data.prefix, data.globals);
   attachZones(data.zones);
-  const w = new Worker(loaded.main, loaded.declaredVars, { id: data.id, count: data.count, listeners: [] });
+  const w = new Worker(loaded.main, loaded.declaredVars, {
+    id: data.id, count: data.count, listeners: [], dev: data.watch ? { luaFiles: loaded.luaFiles } : null,
+  });
   worker = w;
   const init = loaded.main.http!.initByLua;
   if (data.runInit) {

@@ -35,7 +35,7 @@ export interface WorkerOptions {
   /** listening sockets to serve, already bound (shared between workers) or to create */
   listeners: { server?: net.Server; listen?: net.ListenOptions; port: number }[];
   /** development mode (--watch or lua_code_cache off): what to watch and how to reload config */
-  dev?: { configFiles: string[]; luaFiles: string[]; reloadConfig(): Promise<boolean> } | null;
+  dev?: { luaFiles: string[] } | null;
 }
 
 interface PortServers {
@@ -91,7 +91,8 @@ export class Worker {
     if (failure !== null) throw new Error(`${kind}_by_lua error: ${failure}`);
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    if (this.devMode) await this.devMode.ready;
     if (this.http.initWorkerByLua) {
       try {
         this.runTopLevel(this.http.initWorkerByLua, 'init_worker');
@@ -125,7 +126,7 @@ export class Worker {
       onInternalError: (err) => logError(Level.Alert, `internal error: ${(err as Error)?.stack ?? err}`),
     });
     void s;
-    return this.transport.ready;
+    await this.transport.ready;
   }
 
   /**

@@ -26,6 +26,8 @@ export interface ServerOptions {
   files?: Record<string, string | Buffer>;
   /** how long to wait for the port (ms) */
   startupTimeoutMs?: number;
+  /** extra command-line arguments (e.g. --watch) */
+  args?: string[];
   /** whether `location / { root html; index index.html; }` is added (default true) */
   rootLocation?: boolean;
 }
@@ -103,7 +105,7 @@ ${serverConfig}
 `;
   // "\${PORT}" in any part of the config stands for the server's port (extra server blocks)
   fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), conf.replaceAll('${PORT}', String(port)));
-  const child = spawn(process.execPath, [CLI, '-p', prefix, '-c', 'conf/nginx.conf'], {
+  const child = spawn(process.execPath, [CLI, '-p', prefix, '-c', 'conf/nginx.conf', ...(opts.args ?? [])], {
     cwd: prefix,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
