@@ -20,6 +20,8 @@ export interface SubrequestOptions {
   ctxRef?: number;
   /** true: output goes into the parent's response; false: captured */
   inline: boolean;
+  /** prefix of the "subrequests cycle" error line ("lua " for ngx.location.capture) */
+  logPrefix?: string;
 }
 
 /** nginx limits subrequest nesting (NGX_HTTP_MAX_SUBREQUESTS is about count; depth 200 in 1.13+) */
@@ -36,7 +38,7 @@ export function startSubrequest(parent: Request, uri: string, opts: SubrequestOp
   let depth = 0;
   for (let p: Request | null = parent; p && p !== p.main; p = p.parent) depth++;
   if (depth >= MAX_DEPTH) {
-    logError(Level.Err, `subrequests cycle while processing "${uri}"`, parent);
+    logError(Level.Err, `${opts.logPrefix ?? ''}subrequests cycle while processing "${uri}"`, parent);
     return null;
   }
   const sr = new Request(parent.worker, parent.conn, null);
@@ -185,7 +187,10 @@ const captureSink: OutputSink = {
   write(sr: Request, data: Uint8Array): void {
     sr.captureBody!.push(data);
   },
-  end(): void {},
+  end(sr: Request): void {
+    // the last buffer arrived (a body filter clearing eof leaves the capture truncated)
+    sr.ext.captureEnded = true;
+  },
   flush(_sr: Request, cb): void {
     if (cb) cb();
   },

@@ -1,6 +1,7 @@
 // ngx.location.capture / capture_multi: subrequests whose responses come back as Lua tables.
 import { lua, lauxlib } from 'fengari';
-import { S, luaError, bytesToLatin1, pushLatin1, type LuaState } from '../lua/bridge.js';
+import { S, luaError, luaErrorWhere, bytesToLatin1, pushLatin1, type LuaState } from '../lua/bridge.js';
+import { setVariable } from '../http/variables.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, Ctx } from './context.js';
 import { encodeArgsAt } from './args.js';
@@ -28,7 +29,7 @@ function field(L: LuaState, t: number, name: string): number {
 
 /** Read the options table at `idx` into subrequest options. */
 function readOptions(L: LuaState, idx: number, parent: Request): SubrequestOptions {
-  const o: SubrequestOptions = { inline: false, vars: 'fresh' };
+  const o: SubrequestOptions = { inline: false, vars: 'fresh', logPrefix: 'lua ' };
   if (lua.lua_isnoneornil(L, idx)) return o;
   if (lua.lua_type(L, idx) !== lua.LUA_TTABLE) luaError(L, 'Bad options argument');
   const t = lua.lua_absindex(L, idx);
@@ -80,11 +81,21 @@ function startOne(L: LuaState, parent: Request, uriIdx: number, optIdx: number, 
   const q = raw.indexOf('?');
   const uri = q < 0 ? raw : raw.slice(0, q);
   if (q >= 0) opts.args = opts.args ? raw.slice(q + 1) + '&' + opts.args : raw.slice(q + 1);
+  const extraVars = opts.setVars;
+  opts.setVars = undefined;
   const sr = startSubrequest(parent, uri, opts, (done) => {
     p.results[slot] = done;
     if (--p.left === 0) finishCapture(p);
   });
   if (sr === null) luaError(L, 'failed to issue subrequest');
+  if (extraVars) {
+    // ngx_http_lua_subrequest_add_extra_vars: declared or changeable built-in variables only
+    for (const [k, v] of extraVars) {
+      const r = setVariable(sr, k, v, parent.worker.declaredVars);
+      if (r === 'not_found') luaErrorWhere(L, `variable "${k}" cannot be assigned a value (maybe you forgot to define it first?)`);
+      if (r === 'not_changeable') luaErrorWhere(L, `variable "${k}" not changeable`);
+    }
+  }
   if (opts.ctxRef) sr.ctxShared = true;
 }
 
@@ -115,7 +126,7 @@ function pushResult(L: LuaState, sr: Request): void {
   const body = sr.captureBody && sr.captureBody.length ? Buffer.concat(sr.captureBody) : Buffer.alloc(0);
   lua.lua_pushlstring(L, body, body.length);
   lua.lua_setfield(L, -2, S('body'));
-  lua.lua_pushboolean(L, sr.ext.aborted === true);
+  lua.lua_pushboolean(L, sr.ext.aborted === true || sr.ext.captureEnded !== true);
   lua.lua_setfield(L, -2, S('truncated'));
   lua.lua_createtable(L, 0, 4);
   const h = sr.headersOut;

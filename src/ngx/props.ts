@@ -113,6 +113,21 @@ function argIndex(L: LuaState): number {
   return 1;
 }
 
+/** A string table for ngx.arg[1], nested tables included (like ngx.print's arrays). */
+function flattenChunks(L: LuaState, idx: number, parts: Uint8Array[], depth: number): void {
+  if (depth > 100) luaError(L, 'table nested too deeply');
+  const abs = lua.lua_absindex(L, idx);
+  const len = lua.lua_rawlen(L, abs);
+  for (let i = 1; i <= len; i++) {
+    lua.lua_rawgeti(L, abs, i);
+    const t = lua.lua_type(L, -1);
+    if (t === lua.LUA_TTABLE) flattenChunks(L, -1, parts, depth + 1);
+    else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) parts.push(Uint8Array.from(lua.lua_tolstring(L, -1)));
+    else luaError(L, `bad argument #2 to '__newindex' (bad data type ${Buffer.from(lua.lua_typename(L, t)).toString()} found)`);
+    lua.lua_pop(L, 1);
+  }
+}
+
 function argNewIndex(L: LuaState): number {
   const req = getRequest(L);
   if (currentKind() !== 'body_filter') luaError(L, 'API disabled in the context of ' + currentKind());
@@ -124,12 +139,7 @@ function argNewIndex(L: LuaState): number {
     else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) a.data = Uint8Array.from(lua.lua_tolstring(L, 3));
     else if (t === lua.LUA_TTABLE) {
       const parts: Uint8Array[] = [];
-      const len = lua.lua_rawlen(L, 3);
-      for (let i = 1; i <= len; i++) {
-        lua.lua_rawgeti(L, 3, i);
-        parts.push(Uint8Array.from(lua.lua_tolstring(L, -1) ?? new Uint8Array()));
-        lua.lua_pop(L, 1);
-      }
+      flattenChunks(L, 3, parts, 0);
       a.data = Buffer.concat(parts);
     } else luaError(L, 'bad argument #2 to \'__newindex\' (string, number, nil, or table expected)');
   } else if (n === 2) a.last = lua.lua_toboolean(L, 3);

@@ -139,6 +139,42 @@ beforeAll(async () => {
                 ngx.print(res.status, " ", res.body)
             }
         }
+        location /cap-vars {
+            content_by_lua_block {
+                local res = ngx.location.capture("/show-args", { vars = { args = "a=1" } })
+                ngx.print(res.body)
+            }
+        }
+        location /cap-vars-bad {
+            content_by_lua_block {
+                ngx.location.capture("/show-args", { vars = { undeclared_cat = "1" } })
+            }
+        }
+        location /show-args { echo "args: $args"; }
+        location /cap-no-eof {
+            content_by_lua_block {
+                local res = ngx.location.capture("/no-eof")
+                ngx.say(res.body, " truncated: ", res.truncated)
+            }
+        }
+        location /no-eof {
+            return 200 "hi";
+            body_filter_by_lua_block {
+                if ngx.arg[2] then ngx.arg[2] = false end
+            }
+        }
+        location /nested-arg {
+            echo hello;
+            echo world;
+            body_filter_by_lua_block {
+                if ngx.arg[2] then
+                    ngx.arg[1] = { "[", ngx.ctx.buf, "]" }
+                    return
+                end
+                ngx.ctx.buf = ngx.ctx.buf and { ngx.ctx.buf, ngx.arg[1] } or ngx.arg[1]
+                ngx.arg[1] = nil
+            }
+        }
   `, { files: { 'static.txt': 'static\n' }, rootLocation: false });
 });
 
@@ -257,5 +293,23 @@ describe('subrequests, filters, charset', () => {
   it('charset_types extends the types that get "; charset="', async () => {
     const r = await srv.request('/charset-json');
     expect(r.header('content-type')).toBe('application/json; charset=utf-8');
+  });
+});
+
+describe('capture options and body filter data', () => {
+  it('vars sets changeable built-ins and refuses undeclared variables', async () => {
+    const r = await srv.request('/cap-vars');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('args: a=1\n');
+    expect((await srv.request('/cap-vars-bad')).status).toBe(500);
+    expect(srv.errorLog()).toContain('variable "undeclared_cat" cannot be assigned a value (maybe you forgot to define it first?)');
+  });
+  it('a subrequest whose body filter clears eof is reported truncated', async () => {
+    const r = await srv.request('/cap-no-eof');
+    expect(r.body).toBe('hi truncated: true\n');
+  });
+  it('ngx.arg[1] takes nested string tables', async () => {
+    const r = await srv.request('/nested-arg');
+    expect(r.body).toBe('[hello\nworld\n]');
   });
 });
