@@ -170,6 +170,9 @@ export interface Transport {
 
 let connectionCounter = 0;
 
+/** How long a stopping transport keeps idle keep-alive connections open (see closeIfIdle). */
+const IDLE_GRACE_MS = 300;
+
 export function createTransport(opts: TransportOptions): Transport {
   return new TransportImpl(opts);
 }
@@ -215,7 +218,9 @@ class TransportImpl implements Transport {
   close(forceAfterMs?: number): Promise<void> {
     this.exiting = true;
     for (const l of this.listeners) if (l.server.listening) l.server.close();
-    for (const c of this.conns) c.closeIfIdle();
+    // idle keep-alive connections get a short grace for a request already on the wire (a reload
+    // must not reset clients); a forced close (forceAfterMs 0) drops them at once
+    for (const c of this.conns) c.closeIfIdle(forceAfterMs === 0 ? 0 : IDLE_GRACE_MS);
     const force = forceAfterMs === undefined ? null : setTimeout(() => {
       for (const c of this.conns) c.destroy();
     }, forceAfterMs);

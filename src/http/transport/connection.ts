@@ -382,8 +382,18 @@ export class Connection implements ExchangeHost {
     s.end();
   }
 
-  closeIfIdle(): void {
-    if (this.state === C_IDLE) this.destroy();
+  /** Graceful shutdown: an idle keep-alive connection is closed after `graceMs` unless a request
+   *  arrives first (it is answered with "Connection: close"), so a client that sent its next
+   *  request just as the server began to stop is answered instead of reset. */
+  closeIfIdle(graceMs = 0): void {
+    if (this.state !== C_IDLE) return;
+    if (graceMs <= 0) {
+      this.destroy();
+      return;
+    }
+    setTimeout(() => {
+      if (this.state === C_IDLE) this.destroy();
+    }, graceMs).unref();
   }
 
   private onEnd(): void {
