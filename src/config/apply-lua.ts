@@ -83,7 +83,10 @@ defineDirectives({
     if (size < 8192) fail(d, `invalid lua shared dict size "${d.args[1]}"`);
     httpLevel(c, d).sharedDicts.push({ name: d.args[0], size, file: d.file, line: d.line });
   },
-  lua_code_cache: (c, d) => { settings(c).luaCodeCache = parseFlag(d); },
+  lua_code_cache: (c, d) => {
+    settings(c).luaCodeCache = parseFlag(d);
+    if (d.args[0] === 'off') c.main.startupAlerts.push(`lua_code_cache is off; this will hurt performance in ${d.file}:${d.line}`);
+  },
   lua_need_request_body: (c, d) => { settings(c).luaNeedRequestBody = parseFlag(d); },
   lua_use_default_type: (c, d) => { settings(c).luaUseDefaultType = parseFlag(d); },
   lua_check_client_abort: (c, d) => { settings(c).luaCheckClientAbort = parseFlag(d); },

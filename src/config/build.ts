@@ -169,6 +169,7 @@ export function newMain(file: string, prefix: string): MainConf {
     workerShutdownTimeout: 0,
     workerConnections: 512,
     http: null,
+    startupAlerts: [],
     unimplemented: [],
   };
 }

@@ -157,6 +157,8 @@ export interface MainConf {
   workerShutdownTimeout: number;
   workerConnections: number;
   http: HttpConf | null;
+  /** alert-level messages nginx prints while loading the configuration */
+  startupAlerts: string[];
   /** Directives accepted but not implemented, to warn about at start. */
   unimplemented: Directive[];
 }

@@ -72,6 +72,11 @@ export function runLuaPhase(req: Request, code: LuaCode, phase: string): number 
     if (!done) return AGAIN;
     if (req.finalized) return DONE;
   }
+  if (!req.loc.s.luaCodeCache && !req.ext.modulesDropped && req.worker.devMode) {
+    // lua_code_cache off: modules load afresh for every request, as in OpenResty
+    req.ext.modulesDropped = true;
+    req.worker.devMode.reloader.dropAllModules();
+  }
   const ref = compileOrFail(req, code, phase);
   if (ref === 0) {
     finalize(req, loadFailStatus);

@@ -64,6 +64,12 @@ export class CodeReloader {
     return res;
   }
 
+  /** lua_code_cache off: every request starts with the file-backed modules unloaded, as with the
+   *  fresh Lua VM per request OpenResty uses then (globals are kept, unlike OpenResty). */
+  dropAllModules(): void {
+    for (const names of this.modulesByFile.values()) for (const n of names) this.drop(n);
+  }
+
   private checkSyntax(file: string): string | null {
     let code: Buffer;
     try {

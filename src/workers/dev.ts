@@ -51,12 +51,23 @@ export class DevMode {
     this.configFiles = new Set((host.configFiles ?? []).map((f) => path.resolve(f)));
     // module directories are watched from the start, so a module's first edit is never missed
     // while a watch on its file is still being set up
-    this.watcher = watch([...this.configFiles, ...host.luaFiles.map((f) => path.resolve(f)), ...moduleDirs(host.vm)], {
+    const initial = [...this.configFiles, ...host.luaFiles.map((f) => path.resolve(f)), ...moduleDirs(host.vm)];
+    this.watcher = watch(initial, {
       ignoreInitial: true,
       persistent: false,
       depth: 0,
     });
-    this.ready = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
+    // watches are not persistent (they must not keep a stopping server alive), so while the
+    // initial scan runs nothing else may hold the event loop open yet: keep it alive until ready
+    this.ready = initial.length === 0
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+        const keepAlive = setInterval(() => {}, 1000);
+        this.watcher.once('ready', () => {
+          clearInterval(keepAlive);
+          resolve();
+        });
+      });
     this.reloader = new CodeReloader(host.vm, (file) => this.watcher.add(file));
     this.watcher.on('change', (file) => this.changed(path.resolve(file)));
     this.watcher.on('add', (file) => this.changed(path.resolve(file)));

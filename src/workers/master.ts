@@ -110,6 +110,7 @@ class Master {
 
   async start(): Promise<void> {
     const main = this.loaded.main;
+    for (const a of main.startupAlerts) logError(Level.Alert, a);
     for (const d of main.unimplemented) {
       logError(Level.Warn, `"${d.name}" directive is accepted but not implemented by tsresty yet in ${d.file}:${d.line}`);
     }
