@@ -9,7 +9,7 @@ let srv: TestServer;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll until `check` passes (file watchers report changes asynchronously). */
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+async function eventually(check: () => Promise<boolean>, ms = 15000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     if (await check()) return;
