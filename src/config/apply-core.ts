@@ -278,6 +278,7 @@ defineDirectives({
   client_body_in_file_only: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).bodyInFileOnly = d.args[0]; },
   client_body_temp_path: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).clientBodyTempPath = fullPath(c, d.args[0]); },
   charset: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).charset = d.args[0]; },
+  auth_request: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).authRequest = d.args[0] === 'off' ? null : d.args[0]; },
   charset_types: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).charsetTypes = d.args.map((t) => t.toLowerCase()); },
   try_files: (c, d) => { s(c).tryFiles = d.args.map(bin); },
   // rewrite module

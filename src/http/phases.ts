@@ -15,6 +15,7 @@ import { checkAccessRules, noteAccessDenied, postAccess } from './access.js';
 import { tryFiles } from './try-files.js';
 import { serveStatic } from './static.js';
 import { logError, Level } from '../log/errorlog.js';
+import { startSubrequest } from './subrequest.js';
 
 export const NEXT = 0;
 export const AGAIN = 1;
@@ -208,10 +209,40 @@ function access(req: Request): StepResult {
   }
   if (req.step === 1) {
     req.step = 2;
+    const uri = req.loc.s.ext.authRequest as string | null | undefined;
+    if (uri) return authRequest(req, uri);
+  }
+  if (req.step === 2) {
+    req.step = 3;
     const code = req.loc.s.luaHandlers.access;
     if (code) return runLuaPhase(req, code, 'access');
   }
   return NEXT;
+}
+
+/** auth_request URI (ngx_http_auth_request_module): a subrequest decides; 2xx goes on, 401/403
+ *  become the response (401 keeps the subrequest's WWW-Authenticate), anything else is a 500. */
+function authRequest(req: Request, uri: string): StepResult {
+  const sr = startSubrequest(req, uri, { inline: false, vars: 'share', inheritBody: false }, (done) => {
+    if (req.finalized) return;
+    const st = done.status || 200;
+    if (st >= 200 && st < 300) {
+      resumePhases(req, AGAIN); // the rest of the access phase (access_by_lua)
+      return;
+    }
+    if (st === 401 || st === 403) {
+      if (st === 401) for (const v of done.headersOut.getAll('www-authenticate')) req.headersOut.add('WWW-Authenticate', v);
+      finalize(req, st);
+      return;
+    }
+    logError(Level.Err, `auth request unexpected status: ${st}`, req);
+    finalize(req, 500);
+  });
+  if (sr === null) {
+    finalize(req, 500);
+    return DONE;
+  }
+  return AGAIN;
 }
 
 function tryFilesPhase(req: Request): StepResult {

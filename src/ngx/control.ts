@@ -25,7 +25,13 @@ function ngxExit(L: LuaState): number {
   if (req.ext.noAbort > 0 && status !== -1 && status !== 444 && status !== 408 && status !== 499) {
     luaErrorWhere(L, 'attempt to abort with pending subrequests');
   }
-  req.exitCode = status;
+  let code = status;
+  if (req.headerSent && code >= 300 && code !== 408 && code !== 499 && code !== 444) {
+    // too late for an error status: the response goes on as it started (ngx_http_lua_ffi_exit)
+    if (code !== req.status) logError(Level.Err, `attempt to set status ${code} via ngx.exit after sending out the response status ${req.status}`, req);
+    code = 200;
+  }
+  req.exitCode = code;
   return exitTask(L);
 }
 

@@ -175,6 +175,22 @@ beforeAll(async () => {
                 ngx.arg[1] = nil
             }
         }
+        location /auth {
+            content_by_lua_block {
+                if ngx.var.user == "ok" then ngx.eof() else ngx.exit(403) end
+            }
+        }
+        location /api {
+            set $user $arg_user;
+            auth_request /auth;
+            echo "Logged in";
+        }
+        location /exit-late {
+            content_by_lua_block {
+                ngx.say("hi")
+                ngx.exit(404)
+            }
+        }
   `, { files: { 'static.txt': 'static\n' }, rootLocation: false });
 });
 
@@ -311,5 +327,20 @@ describe('capture options and body filter data', () => {
   it('ngx.arg[1] takes nested string tables', async () => {
     const r = await srv.request('/nested-arg');
     expect(r.body).toBe('[hello\nworld\n]');
+  });
+});
+
+describe('auth_request and late exits', () => {
+  it('auth_request lets 2xx through and turns 403 into the response', async () => {
+    expect((await srv.request('/api?user=ok')).body).toBe('Logged in\n');
+    const r = await srv.request('/api?user=no');
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('403 Forbidden');
+  });
+  it('ngx.exit(404) after the header went out logs and ends the response normally', async () => {
+    const r = await srv.request('/exit-late');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('hi\n');
+    expect(srv.errorLog()).toContain('attempt to set status 404 via ngx.exit after sending out the response status 200');
   });
 });
