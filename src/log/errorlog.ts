@@ -72,7 +72,8 @@ class ErrorLog {
 
   write(level: number, msg: string, ctx: LogContext | null = null): void {
     if (level > this.level) return;
-    const conn = ctx ? `*${ctx.connSerial()} ` : '';
+    const serial = ctx ? ctx.connSerial() : 0;
+    const conn = serial ? `*${serial} ` : ''; // 0: a context without a connection (init_worker...)
     const suffix = ctx ? ctx.logSuffix() : '';
     const line = `${errorLogTime(Date.now())} [${LEVELS[level]}] ${this.ident}: ${conn}${msg}${suffix}\n`;
     try {
