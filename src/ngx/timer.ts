@@ -124,7 +124,8 @@ const timerHost: TaskHost = {
   },
 };
 
-const TIMER_CTX = ALL & ~Ctx.init;
+// lua-nginx-module refuses timers in init_by_lua and exit_worker_by_lua (no event loop to run them)
+const TIMER_CTX = ALL & ~(Ctx.init | Ctx.exit_worker);
 
 defineNgxApi('timer', (L, env) => {
   timers.L = L;
