@@ -144,8 +144,10 @@ function main(): void {
     })
     .catch((e) => {
       const msg = e instanceof ConfigError ? e.message : (e as Error).message;
-      process.stderr.write(`nginx: [emerg] ${msg}\n`);
-      logError(Level.Emerg, msg);
+      // lua-nginx-module logs a failing init_by_lua at [error] (and nginx then gives up)
+      const initError = msg.startsWith('init_by_lua error: ');
+      process.stderr.write(`nginx: [${initError ? 'error' : 'emerg'}] ${msg}\n`);
+      logError(initError ? Level.Err : Level.Emerg, msg);
       process.exit(1);
     });
   void server!;

@@ -18,7 +18,7 @@ import { DevMode } from './dev.js';
 import { createLuaRuntime } from '../lua/runtime.js';
 import type { LuaVM } from '../lua/vm.js';
 import { LuaTask, TaskEnd, startTask, type TaskHost } from '../lua/scheduler.js';
-import { logError, Level } from '../log/errorlog.js';
+import { logError, Level, type LogContext } from '../log/errorlog.js';
 import { writeAccessLog, flushAccessLogs } from '../log/accesslog.js';
 import { evalComplex, compileComplex } from '../http/complex.js';
 import '../config/apply-core.js';
@@ -79,7 +79,13 @@ export class Worker {
 
   /** Run a top-level chunk (init_by_lua, init_worker_by_lua) to completion; throws on error. */
   runTopLevel(code: LuaCode, kind: string): void {
-    const ref = code.kind === 'file' ? this.vm.compileFile(code.path!) : (code.ref ||= this.vm.compile(code.code, code.chunkName));
+    let ref: number;
+    try {
+      ref = code.kind === 'file' ? this.vm.compileFile(code.path!) : (code.ref ||= this.vm.compile(code.code, code.chunkName));
+    } catch (e) {
+      // lua-nginx-module reports load errors like run-time ones: "init_by_lua error: <msg>"
+      throw new Error(`${kind}_by_lua error: ${(e as Error).message}`);
+    }
     let failure: string | null = null;
     const host: TaskHost = {
       taskDone(_t, end, err) {
@@ -87,6 +93,8 @@ export class Worker {
       },
     };
     const task = new LuaTask(host, kind, null);
+    // ngx.log lines of init_worker / exit_worker end with ", context: init_worker_by_lua*"
+    if (kind !== 'init') (task as unknown as { log: LogContext }).log = { connSerial: () => 0, logSuffix: () => `, context: ${kind}_by_lua*` };
     startTask(task, ref, 0);
     if (failure !== null) throw new Error(`${kind}_by_lua error: ${failure}`);
   }
