@@ -255,13 +255,49 @@ function flagsOf(L: LuaState, i: number): number {
   return luaError(L, `cannot convert '${typeName(L, i)}' to 'int'`);
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const lstring: any = require('fengari/src/lstring.js');
+const lobject: any = require('fengari/src/lobject.js');
+
+/*
+ * Pushing a value string: lua_pushlstring copies through Uint8Array.from (byte by byte), and any
+ * new Uint8Array over 64 bytes gets its own off-heap backing store (~1 us to allocate). Strings
+ * up to 64 bytes are slice()d (on-heap, cheap); up to 1 KB they are carved from an 8 KB pool
+ * (a view costs no allocation; the pool lives while one of its strings does, as Node's Buffer
+ * pool does); larger ones are slice()d.
+ */
+const POOL_SIZE = 8192;
+const POOL_MAX = 1024;
+let pool = new Uint8Array(POOL_SIZE);
+let poolUsed = 0;
+
+function pushCopy(L: LuaState, buf: Uint8Array, len: number): void {
+  let s: Uint8Array;
+  if (len === 0) {
+    lua.lua_pushlstring(L, buf, 0);
+    return;
+  }
+  if (len <= 64 || len > POOL_MAX) {
+    s = buf.slice(0, len);
+  } else {
+    if (poolUsed + len > POOL_SIZE) {
+      pool = new Uint8Array(POOL_SIZE);
+      poolUsed = 0;
+    }
+    s = pool.subarray(poolUsed, poolUsed + len);
+    s.set(len === buf.length ? buf : buf.subarray(0, len));
+    poolUsed += (len + 7) & ~7;
+  }
+  lobject.pushsvalue2s(L, lstring.luaS_bless(L, s));
+}
+
 /** Push the value in dict.r (after a get/pop that found one). */
 function pushValue(L: LuaState, d: SharedDict): void {
   const r = d.r;
   if (r.type === T_NUMBER) lua.lua_pushnumber(L, r.num);
   else if (r.type === T_BOOLEAN) lua.lua_pushboolean(L, r.num !== 0);
   else if (r.type === T_NIL) lua.lua_pushnil(L);
-  else lua.lua_pushlstring(L, r.buf, r.len);
+  else pushCopy(L, r.buf, r.len);
 }
 
 // ---- get / get_stale ---------------------------------------------------------------------------------
@@ -568,7 +604,9 @@ function getKeysImpl(L: LuaState): number {
   const keys = d.getKeys(max);
   lua.lua_createtable(L, keys.length, 0);
   for (let i = 0; i < keys.length; i++) {
-    lua.lua_pushlstring(L, keys[i], keys[i].length);
+    // getKeys returns fresh arrays: they become the Lua strings as they are
+    if (keys[i].length === 0) lua.lua_pushlstring(L, keys[i], 0);
+    else lobject.pushsvalue2s(L, lstring.luaS_bless(L, keys[i]));
     lua.lua_rawseti(L, -2, i + 1);
   }
   return 1;
