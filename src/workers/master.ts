@@ -158,16 +158,26 @@ class Master {
     // the file watches first: between listen() and the transport attaching, connections would
     // have no handler, so nothing asynchronous may happen in that window
     if (worker.devMode) await worker.devMode.ready;
+    // init_by_lua before the sockets are bound, as nginx runs it while reading the configuration
+    if (main.http!.initByLua) worker.runTopLevel(main.http!.initByLua, 'init');
+    // a connection accepted before the transport attached waits (its bytes stay buffered in the
+    // socket until a 'data' listener comes) and is handed over
+    const held: [net.Server, net.Socket][] = [];
+    const holds = listeners.map(({ server }) => (s: net.Socket): void => {
+      held.push([server, s]);
+    });
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
       const server = listeners[i].server;
+      server.on('connection', holds[i]);
       await listenInProcess(server, spec);
       if (spec.listen.path) this.unixPaths.add(spec.listen.path);
       this.listeners.set(spec.key, { spec, keeper: server });
     }
-    if (main.http!.initByLua) worker.runTopLevel(main.http!.initByLua, 'init');
     await worker.start();
     this.inproc = worker;
+    listeners.forEach(({ server }, i) => server.off('connection', holds[i]));
+    for (const [server, sock] of held) server.emit('connection', sock);
   }
 
   private async startThreads(specs: ListenSpec[]): Promise<void> {
