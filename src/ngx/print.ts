@@ -151,7 +151,7 @@ function ngxFlush(L: LuaState): number {
     pushString(L, 'nothing to flush');
     return 2;
   }
-  if (req.headerSent && (req.method === 'HEAD' || req.framing === Framing.NoBody)) {
+  if (req.headerSent && (req.method === 'HEAD' || req.status === 204 || req.status === 304)) {
     // r->header_only: a HEAD / 204 / 304 response has nothing to flush
     lua.lua_pushnil(L);
     pushString(L, 'header only');
