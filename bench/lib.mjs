@@ -1,0 +1,101 @@
+// Shared pieces of the benchmarks: ports, processes, the load generator and CPU accounting.
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export async function waitPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} never opened`);
+}
+
+export function hasWrk() {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (e) {
+    return e.status === 1; // wrk --version exits 1 after printing its version
+  }
+}
+
+/** utime + stime of a process in µs (Linux /proc; USER_HZ is 100). */
+export function cpuMicros(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return ((Number(parts[11]) + Number(parts[12])) * 1e6) / 100;
+}
+
+const JS_LOADGEN = `
+const net = require('node:net');
+const [port, conns, secs, path] = process.argv.slice(1);
+const REQ = Buffer.from('GET ' + path + ' HTTP/1.1\\r\\nHost: bench\\r\\n\\r\\n');
+let done = 0; const end = Date.now() + Number(secs) * 1000;
+for (let i = 0; i < Number(conns); i++) {
+  const s = net.connect(Number(port), '127.0.0.1'); s.setNoDelay(true); let buf = '';
+  s.on('connect', () => s.write(REQ));
+  s.on('data', (d) => { buf += d.toString('latin1');
+    for (;;) { const h = buf.indexOf('\\r\\n\\r\\n'); if (h < 0) return;
+      const m = /content-length: *(\\d+)/i.exec(buf.slice(0, h)); let e;
+      if (m) { e = h + 4 + Number(m[1]); if (buf.length < e) return; }
+      else { const z = buf.indexOf('\\r\\n0\\r\\n\\r\\n', h); if (z < 0) return; e = z + 7; }
+      buf = buf.slice(e); done++; if (Date.now() < end) s.write(REQ); else s.destroy(); } });
+  s.on('error', () => {});
+}
+setTimeout(() => { console.log('REQS ' + done); process.exit(0); }, Number(secs) * 1000 + 200);`;
+
+/** A load generator: wrk -t1 when installed, else a keep-alive Node client in a child process. */
+export function makeLoad({ connections, seconds, path }) {
+  const wrk = hasWrk();
+  const describe = wrk ? `wrk -t1 -c${connections} -d${seconds}s` : `node keep-alive client, ${connections} connections, ${seconds}s`;
+  const run = (port) => new Promise((resolve, reject) => {
+    const child = wrk
+      ? spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}${path}`])
+      : spawn(process.execPath, ['-e', JS_LOADGEN, String(port), String(connections), String(seconds), path]);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', () => {
+      const m = wrk ? /(\d+) requests in/.exec(out) : /REQS (\d+)/.exec(out);
+      resolve(m ? Number(m[1]) : 0);
+    });
+  });
+  return { describe, run };
+}
+
+/** Run `rounds` measured load rounds (after one warm-up) against a started server; medians. */
+export async function measure(start, load, rounds) {
+  const port = await freePort();
+  const s = await start(port);
+  await load.run(port);
+  const results = [];
+  for (let r = 0; r < rounds; r++) {
+    const c0 = cpuMicros(s.child.pid);
+    const t0 = Date.now();
+    const n = await load.run(port);
+    const secs = (Date.now() - t0) / 1000;
+    results.push({ rps: n / secs, cpuPerReq: (cpuMicros(s.child.pid) - c0) / Math.max(1, n) });
+  }
+  s.child.kill('SIGTERM');
+  s.cleanup();
+  const med = (k) => results.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)];
+  return { rps: med('rps'), cpuPerReq: med('cpuPerReq') };
+}
