@@ -7,9 +7,10 @@
 //    keep-alive connections. The median run is reported, with the server's CPU time per request
 //    (from /proc/PID/stat, all threads) and the cores it kept busy: on a 2-core machine the load
 //    generator needs a core too, so the CPU columns show the scaling the req/s column cannot.
-// 2. Shared dict operations per second from Lua: each request runs a Lua loop of N get, set or
-//    incr calls on one zone; 4 such requests per worker run at once, so every worker loops at
-//    the same time and contends for the zone lock. ops/s = all operations / wall-clock time.
+// 2. Shared dict operations per second from Lua: every worker runs a Lua loop of N get, set or
+//    incr calls (its own 1000 keys, one zone) from a timer, started together through a command
+//    key in the dict, so the workers contend for the zone lock. ops/s = all operations / the time
+//    from the first start to the last end.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -99,6 +100,38 @@ events { worker_connections 1024; }
 http {
     access_log off;
     lua_shared_dict bench 32m;
+    lua_shared_dict bench0 32m;
+    lua_shared_dict bench1 32m;
+    init_worker_by_lua_block {
+        -- every worker polls for a command in the dict and runs the same loop at the same time
+        local d = ngx.shared.bench
+        local id = ngx.worker.id()
+        local last
+        ngx.timer.every(0.005, function(premature)
+            if premature then return end
+            local c = d:get("cmd")
+            if not c or c == last then return end
+            last = c
+            local op, n, zone = c:match("^(%a+):(%d+):%d+:(%a+)")
+            n = tonumber(n)
+            local z = zone == "own" and ngx.shared["bench" .. id] or d
+            local keys = {}
+            for i = 1, 1000 do keys[i] = "w" .. id .. ":key:" .. i end
+            for i = 1, 1000 do z:set(keys[i], i) end
+            ngx.update_time()
+            local t0 = ngx.now()
+            if op == "get" then
+                for i = 1, n do z:get(keys[i % 1000 + 1]) end
+            elseif op == "set" then
+                for i = 1, n do z:set(keys[i % 1000 + 1], i) end
+            elseif op == "incr" then
+                for i = 1, n do z:incr(keys[i % 1000 + 1], 1, 0) end
+            end
+            ngx.update_time()
+            d:set("t0:" .. c .. ":" .. id, t0)
+            d:set("t1:" .. c .. ":" .. id, ngx.now())
+        end)
+    }
     server {
         listen 127.0.0.1:${port};
         location = /hello { content_by_lua_block { ngx.say("hello, world") } }
@@ -110,22 +143,22 @@ http {
                 ngx.say(d:get("last"))
             }
         }
-        location = /loop {
+        location = /cmd {
+            content_by_lua_block {
+                ngx.shared.bench:set("cmd", ngx.var.arg_c)
+                ngx.say("ok")
+            }
+        }
+        location = /res {
             content_by_lua_block {
                 local d = ngx.shared.bench
-                local op, n = ngx.var.arg_op, tonumber(ngx.var.arg_n)
-                local base = tonumber(ngx.var.arg_base)
-                local keys = {}
-                for i = 1, 1000 do keys[i] = "key:" .. (base + i) end
-                if op == "set" then
-                    for i = 1, n do d:set(keys[i % 1000 + 1], i) end
-                elseif op == "get" then
-                    for i = 1, 1000 do d:set(keys[i], i) end
-                    for i = 1, n do d:get(keys[i % 1000 + 1]) end
-                elseif op == "incr" then
-                    for i = 1, n do d:incr(keys[i % 1000 + 1], 1, 0) end
+                local c, out = ngx.var.arg_c, {}
+                for w = 0, ngx.worker.count() - 1 do
+                    local t0, t1 = d:get("t0:" .. c .. ":" .. w), d:get("t1:" .. c .. ":" .. w)
+                    if not t1 then ngx.say("pending") return end
+                    out[#out + 1] = t0 .. " " .. t1
                 end
-                ngx.say(ngx.worker.id())
+                ngx.say(table.concat(out, " "))
             }
         }
     }
@@ -152,7 +185,7 @@ function get(port, p) {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
     let b = '';
-    s.on('connect', () => s.write(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    s.on("connect", () => s.write(`GET ${p} HTTP/1.0\r\nHost: x\r\n\r\n`));
     s.on('data', (d) => (b += d));
     s.on('end', () => resolve(b));
     s.on('error', reject);
@@ -178,14 +211,22 @@ async function httpBench(srv, urlPath) {
   return mid;
 }
 
-async function loopBench(srv, workers, op) {
-  const conc = 4 * workers;
+let cmdSeq = 0;
+
+/** Every worker runs LOOP_N operations at the same moment; ops/s = all of them / the span. */
+async function loopBench(srv, workers, op, zone = 'one') {
   const once = async () => {
-    const t0 = process.hrtime.bigint();
-    const bodies = await Promise.all(Array.from({ length: conc }, (_, i) => get(srv.port, `/loop?op=${op}&n=${LOOP_N}&base=${i * 1000}`)));
-    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (bodies.some((b) => !b.startsWith('HTTP/1.1 200'))) throw new Error(`loop failed: ${bodies[0]}`);
-    return (conc * LOOP_N) / wall;
+    const c = `${op}:${LOOP_N}:${++cmdSeq}:${zone}`;
+    await get(srv.port, `/cmd?c=${c}`);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      const body = (await get(srv.port, `/res?c=${c}`)).split('\r\n\r\n')[1].trim();
+      if (body === 'pending') continue;
+      const t = body.split(' ').map(Number);
+      const starts = t.filter((_, i) => i % 2 === 0);
+      const ends = t.filter((_, i) => i % 2 === 1);
+      return (workers * LOOP_N) / (Math.max(...ends) - Math.min(...starts));
+    }
   };
   await once();
   const runs = [];
@@ -203,6 +244,7 @@ for (const workers of [1, 2]) {
       get: await loopBench(srv, workers, 'get'),
       set: await loopBench(srv, workers, 'set'),
       incr: await loopBench(srv, workers, 'incr'),
+      setOwn: await loopBench(srv, workers, 'set', 'own'),
     };
   } finally {
     await srv.stop();
@@ -223,8 +265,9 @@ for (const [name, key] of [['hello world', 'hello'], ['dict incr+set+get', 'dict
   console.log(`${name.padEnd(26)} ${f0(a.rps).padStart(8)}  ${a.cpuUs.toFixed(1).padStart(9)}  ${a.cores.toFixed(2).padStart(5)}    ${f0(b.rps).padStart(8)}  ${b.cpuUs.toFixed(1).padStart(9)}  ${b.cores.toFixed(2).padStart(5)}    ${ratio(a.rps, b.rps)}`);
 }
 console.log('');
-console.log(`shared dict ops/s from Lua (${LOOP_N.toLocaleString('en-US')}-op loops, 4 concurrent requests per worker)`);
+console.log(`shared dict ops/s from Lua (${LOOP_N.toLocaleString('en-US')}-op loop per worker, all workers at once, one zone)`);
 console.log('op        1 worker       2 workers      2w/1w');
 for (const op of ['get', 'set', 'incr']) {
   console.log(`${op.padEnd(8)} ${f0(one[op]).padStart(10)}   ${f0(two[op]).padStart(12)}    ${ratio(one[op], two[op])}`);
 }
+console.log(`set, one zone per worker (no shared lock): ${f0(one.setOwn)} -> ${f0(two.setOwn)}  ${ratio(one.setOwn, two.setOwn)}`);
