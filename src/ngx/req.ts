@@ -98,7 +98,7 @@ const api: Record<string, JsFn> = {
     const req = reqOf(L, WRITE_CTX);
     const t = lua.lua_type(L, 1);
     if (t === lua.LUA_TTABLE) req.args = encodeArgsAt(L, 1);
-    else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) req.args = bytesToLatin1(lua.lua_tolstring(L, 1));
+    else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) req.args = escapeControl(bytesToLatin1(lua.lua_tolstring(L, 1)));
     else luaError(L, 'bad argument #1 to \'set_uri_args\' (string, number, or table expected)');
     req.hasArgs = req.args !== '';
     return 0;
@@ -258,14 +258,25 @@ function setRequestHeader(L: LuaState, req: Request, name: string, idx: number):
     const n = lua.lua_rawlen(L, idx);
     for (let i = 1; i <= n; i++) {
       lua.lua_rawgeti(L, idx, i);
-      req.headersIn.push(name, bytesToLatin1(lua.lua_tolstring(L, -1) ?? new Uint8Array()));
+      req.headersIn.push(name, escapeControl(bytesToLatin1(lua.lua_tolstring(L, -1) ?? new Uint8Array())));
       lua.lua_pop(L, 1);
     }
     return;
   }
   const v = lua.lua_tolstring(L, idx);
   if (v === null) luaError(L, 'bad argument #2 to \'set_header\' (string, number, or table expected)');
-  replaceHeader(req, name, bytesToLatin1(v).replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
+  replaceHeader(req, name, escapeControl(bytesToLatin1(v)));
+}
+
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
+/** Control bytes in header values and query strings set from Lua are percent-encoded (as
+ *  lua-nginx-module does), so they cannot split a header or an upstream request line; bytes
+ *  >= 0x80 stay as they are ($arg_语言 must still match). */
+function escapeControl(s: string): string {
+  CONTROL.lastIndex = 0;
+  if (!CONTROL.test(s)) return s;
+  return s.replace(CONTROL, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
 defineNgxApi('req', (L) => {
