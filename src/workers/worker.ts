@@ -156,7 +156,13 @@ export class Worker {
     void this.devMode?.close();
     const closed = this.transport ? this.transport.close(graceful ? (forceAfterMs > 0 ? forceAfterMs : undefined) : 0) : Promise.resolve();
     timers.expireAll();
-    if (graceful) await closed;
+    if (graceful) {
+      await closed;
+      // like an nginx worker, wait for timer callbacks still running (sleeping, on a socket), up to
+      // worker_shutdown_timeout when one is set
+      const end = forceAfterMs > 0 ? Date.now() + forceAfterMs : Infinity;
+      while (timers.running > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    }
     if (this.http.exitWorkerByLua) {
       try {
         this.runTopLevel(this.http.exitWorkerByLua, 'exit_worker');

@@ -97,9 +97,18 @@ describe('reload (HUP)', () => {
 });
 
 describe('stopping', () => {
-  it('QUIT lets an in-flight request finish, fires pending timers as premature, then runs exit_worker_by_lua', async () => {
+  it('QUIT lets in-flight requests and running timers finish, fires pending timers as premature, then runs exit_worker_by_lua', async () => {
     const srv = await startMulti(
-      `location = /slow { content_by_lua_block { ngx.sleep(0.5) ngx.say("finished") } }`,
+      `location = /slow {
+          content_by_lua_block {
+              ngx.timer.at(0, function(premature)
+                  ngx.sleep(0.6)
+                  ngx.log(ngx.NOTICE, "running timer done, premature=", premature)
+              end)
+              ngx.sleep(0.5)
+              ngx.say("finished")
+          }
+      }`,
       {
         main: 'worker_processes 2;',
         http: `${DICT}
@@ -124,6 +133,8 @@ describe('stopping', () => {
     const log = srv.errorLog();
     expect(log.match(/timer premature=true exiting=true/g)?.length).toBe(2);
     expect(log).toMatch(/exit_worker premature timers: [12]/);
+    // a timer callback running at QUIT time finished before its worker ran exit_worker_by_lua
+    expect(log).toMatch(/running timer done, premature=false[\s\S]*exit_worker premature timers/);
     // every worker logged its exit; the master last
     expect(log.match(/\[notice\] \d+#\d+: exit\n/g)?.length).toBe(3);
     expect(log.trimEnd().split('\n').pop()).toMatch(new RegExp(`${srv.proc.pid}#${srv.proc.pid}: exit$`));
