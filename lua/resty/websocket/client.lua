@@ -5,7 +5,7 @@
 --                                 headers = { "X-A: 1" }, pool = ..., ssl_verify = false })
 --   wb:send_text("hi"); local data, typ, err = wb:recv_frame(); wb:close()
 local protocol = require "resty.websocket.protocol"
-local recv_frame, send_frame, close_payload = protocol.recv_frame, protocol.send_frame, protocol.close_payload
+local send_frame, close_payload = protocol.send_frame, protocol.close_payload
 
 local ngx = ngx
 local tcp = ngx.socket and ngx.socket.tcp
@@ -13,10 +13,11 @@ local encode_base64, sha1_bin = ngx.encode_base64, ngx.sha1_bin
 local rand_bytes = require("resty.random").bytes
 local match, lower, find, sub = string.match, string.lower, string.find, string.sub
 local concat = table.concat
-local type, setmetatable, tonumber, tostring = type, setmetatable, tonumber, tostring
+local type, tonumber, tostring = type, tonumber, tostring
 
 local _M = { _VERSION = "0.12" }
-local mt = { __index = _M }
+-- set_timeout, recv_frame, send_frame, send_text/binary/ping/pong/close (clients mask)
+local new_object = protocol.add_endpoint_methods(_M, true)
 
 local GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -25,22 +26,7 @@ function _M.new(self, opts)
   if not sock then
     return nil, err
   end
-  local max_payload_len, send_unmasked, timeout
-  if opts then
-    max_payload_len = opts.max_payload_len
-    send_unmasked = opts.send_unmasked
-    timeout = opts.timeout
-    if timeout then
-      sock:settimeout(timeout)
-    end
-  end
-  return setmetatable({
-    sock = sock,
-    max_payload_len = max_payload_len or 65535,
-    send_unmasked = send_unmasked and true or false,
-    closed = false,
-    fatal = false,
-  }, mt)
+  return new_object(sock, opts)
 end
 
 function _M.connect(self, uri, opts)
@@ -138,75 +124,6 @@ function _M.connect(self, uri, opts)
     return nil, "bad \"sec-websocket-accept\" response header"
   end
   return 1
-end
-
-function _M.set_timeout(self, time)
-  local sock = self.sock
-  if not sock then
-    return nil, "not initialized yet"
-  end
-  return sock:settimeout(time)
-end
-
-function _M.recv_frame(self)
-  if self.fatal then
-    return nil, nil, "fatal error already happened"
-  end
-  local sock = self.sock
-  if not sock then
-    return nil, nil, "not initialized yet"
-  end
-  local data, typ, err = recv_frame(sock, self.max_payload_len, false)
-  if not data and not find(err, ": timeout", 1, true) then
-    self.fatal = true
-  end
-  return data, typ, err
-end
-
-local function send(self, fin, opcode, payload)
-  if self.fatal then
-    return nil, "fatal error already happened"
-  end
-  if self.closed then
-    return nil, "already closed"
-  end
-  local sock = self.sock
-  if not sock then
-    return nil, "not initialized yet"
-  end
-  local bytes, err = send_frame(sock, fin, opcode, payload, self.max_payload_len, not self.send_unmasked)
-  if not bytes then
-    self.fatal = true
-    return nil, err
-  end
-  return bytes
-end
-
-_M.send_frame = send
-
-function _M.send_text(self, data)
-  return send(self, true, 0x1, data)
-end
-
-function _M.send_binary(self, data)
-  return send(self, true, 0x2, data)
-end
-
-function _M.send_ping(self, data)
-  return send(self, true, 0x9, data)
-end
-
-function _M.send_pong(self, data)
-  return send(self, true, 0xa, data)
-end
-
-function _M.send_close(self, code, msg)
-  local bytes, err = send(self, true, 0x8, close_payload(code, msg))
-  self.closed = true
-  if not bytes then
-    return nil, err
-  end
-  return bytes
 end
 
 function _M.close(self)

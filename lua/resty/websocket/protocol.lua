@@ -4,12 +4,15 @@
 --       non-final fragment; a close frame gives reason, "close", status code
 --   build_frame(fin, opcode, payload_len, payload, masking) -> frame
 --   send_frame(sock, fin, opcode, payload, max_payload_len, masking) -> bytes, err
+--   add_endpoint_methods(M, is_client) -> new_object(sock, opts): the wb:set_timeout/recv_frame/
+--       send_* methods and the object layout client.lua and server.lua share (clients mask what
+--       they send, servers require masked input)
 -- Framing and (un)masking run in JS (tsresty.websocket); the Lua side parses the header bytes.
 local native = require "tsresty.websocket"
 local js_build, js_unmask = native.build_frame, native.unmask
 
-local byte, sub, char = string.byte, string.sub, string.char
-local type, tostring = type, tostring
+local byte, sub, char, find = string.byte, string.sub, string.char, string.find
+local type, tostring, setmetatable = type, tostring, setmetatable
 
 local _M = { _VERSION = "0.12" }
 
@@ -151,6 +154,114 @@ function _M.close_payload(code, msg)
     return ""
   end
   return char(math.floor(code / 256) % 256, code % 256) .. (msg or "")
+end
+
+local close_payload = _M.close_payload
+
+--- Puts the frame methods resty.websocket.client and .server share on their module table M:
+-- set_timeout, recv_frame, send_frame, send_text, send_binary, send_ping, send_pong, send_close.
+-- is_client: a client masks the frames it sends unless opts.send_unmasked and accepts unmasked
+-- ones; a server masks only when opts.send_masked and rejects frames that are not masked.
+-- Returns new_object(sock, opts): the object (metatable { __index = M }) for a connected socket,
+-- with opts.timeout applied and opts.max_payload_len (default 65535) and the masking option kept.
+function _M.add_endpoint_methods(M, is_client)
+  local force_masking = not is_client
+  local mask_opt = is_client and "send_unmasked" or "send_masked"
+  local mt = { __index = M }
+
+  local function masking(self)
+    if is_client then
+      return not self.send_unmasked
+    end
+    return self.send_masked
+  end
+
+  function M.set_timeout(self, time)
+    local sock = self.sock
+    if not sock then
+      return nil, "not initialized yet"
+    end
+    return sock:settimeout(time)
+  end
+
+  function M.recv_frame(self)
+    if self.fatal then
+      return nil, nil, "fatal error already happened"
+    end
+    local sock = self.sock
+    if not sock then
+      return nil, nil, "not initialized yet"
+    end
+    local data, typ, err = _M.recv_frame(sock, self.max_payload_len, force_masking)
+    if not data and not find(err, ": timeout", 1, true) then
+      self.fatal = true
+    end
+    return data, typ, err
+  end
+
+  local function send(self, fin, opcode, payload)
+    if self.fatal then
+      return nil, "fatal error already happened"
+    end
+    if self.closed then
+      return nil, "already closed"
+    end
+    local sock = self.sock
+    if not sock then
+      return nil, "not initialized yet"
+    end
+    local bytes, err = _M.send_frame(sock, fin, opcode, payload, self.max_payload_len, masking(self))
+    if not bytes then
+      self.fatal = true
+      return nil, err
+    end
+    return bytes
+  end
+
+  M.send_frame = send
+
+  function M.send_text(self, data)
+    return send(self, true, 0x1, data)
+  end
+
+  function M.send_binary(self, data)
+    return send(self, true, 0x2, data)
+  end
+
+  function M.send_ping(self, data)
+    return send(self, true, 0x9, data)
+  end
+
+  function M.send_pong(self, data)
+    return send(self, true, 0xa, data)
+  end
+
+  function M.send_close(self, code, msg)
+    local bytes, err = send(self, true, 0x8, close_payload(code, msg))
+    self.closed = true
+    if not bytes then
+      return nil, err
+    end
+    return bytes
+  end
+
+  return function(sock, opts)
+    local max_payload_len, mask_flag
+    if opts then
+      max_payload_len = opts.max_payload_len
+      mask_flag = opts[mask_opt]
+      if opts.timeout then
+        sock:settimeout(opts.timeout)
+      end
+    end
+    return setmetatable({
+      sock = sock,
+      max_payload_len = max_payload_len or 65535,
+      [mask_opt] = mask_flag and true or false,
+      closed = false,
+      fatal = false,
+    }, mt)
+  end
 end
 
 return _M

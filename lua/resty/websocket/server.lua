@@ -5,14 +5,14 @@
 --   local data, typ, err = wb:recv_frame()
 --   wb:send_text("hi"); wb:send_binary(b); wb:send_ping(); wb:send_pong(); wb:send_close(1000, "bye")
 local protocol = require "resty.websocket.protocol"
-local recv_frame, send_frame, close_payload = protocol.recv_frame, protocol.send_frame, protocol.close_payload
 
 local ngx = ngx
-local lower, find = string.lower, string.find
-local type, setmetatable = type, setmetatable
+local lower = string.lower
+local type = type
 
 local _M = { _VERSION = "0.12" }
-local mt = { __index = _M }
+-- set_timeout, recv_frame, send_frame, send_text/binary/ping/pong/close (servers want masked frames)
+local new_object = protocol.add_endpoint_methods(_M, false)
 
 local GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -92,92 +92,7 @@ function _M.new(self, opts)
     return nil, err
   end
 
-  local max_payload_len, send_masked, timeout
-  if opts then
-    max_payload_len = opts.max_payload_len
-    send_masked = opts.send_masked
-    timeout = opts.timeout
-    if timeout then
-      sock:settimeout(timeout)
-    end
-  end
-
-  return setmetatable({
-    sock = sock,
-    max_payload_len = max_payload_len or 65535,
-    send_masked = send_masked and true or false,
-    closed = false,
-    fatal = false,
-  }, mt)
-end
-
-function _M.set_timeout(self, time)
-  local sock = self.sock
-  if not sock then
-    return nil, "not initialized yet"
-  end
-  return sock:settimeout(time)
-end
-
-function _M.recv_frame(self)
-  if self.fatal then
-    return nil, nil, "fatal error already happened"
-  end
-  local sock = self.sock
-  if not sock then
-    return nil, nil, "not initialized yet"
-  end
-  local data, typ, err = recv_frame(sock, self.max_payload_len, true)
-  if not data and not find(err, ": timeout", 1, true) then
-    self.fatal = true
-  end
-  return data, typ, err
-end
-
-local function send(self, fin, opcode, payload)
-  if self.fatal then
-    return nil, "fatal error already happened"
-  end
-  if self.closed then
-    return nil, "already closed"
-  end
-  local sock = self.sock
-  if not sock then
-    return nil, "not initialized yet"
-  end
-  local bytes, err = send_frame(sock, fin, opcode, payload, self.max_payload_len, self.send_masked)
-  if not bytes then
-    self.fatal = true
-    return nil, err
-  end
-  return bytes
-end
-
-_M.send_frame = send
-
-function _M.send_text(self, data)
-  return send(self, true, 0x1, data)
-end
-
-function _M.send_binary(self, data)
-  return send(self, true, 0x2, data)
-end
-
-function _M.send_close(self, code, msg)
-  local bytes, err = send(self, true, 0x8, close_payload(code, msg))
-  self.closed = true
-  if not bytes then
-    return nil, err
-  end
-  return bytes
-end
-
-function _M.send_ping(self, data)
-  return send(self, true, 0x9, data)
-end
-
-function _M.send_pong(self, data)
-  return send(self, true, 0xa, data)
+  return new_object(sock, opts)
 end
 
 return _M
