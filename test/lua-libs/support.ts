@@ -6,9 +6,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { startServer, freePort, request, type ServerOptions, type TestServer } from '../support/server.js';
+import { startServer, freePort, canConnect, type ServerOptions, type TestServer } from '../support/server.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -29,86 +28,38 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
-/** startServer from test/support/server.ts, or the same from the TSRESTY_CLI build. */
-export async function startTsresty(serverConfig: string, opts: ServerOptions = {}): Promise<TestServer> {
+/** startServer from test/support/server.ts, run from the TSRESTY_CLI build when that is set. */
+export function startTsresty(serverConfig: string, opts: ServerOptions = {}): Promise<TestServer> {
   const cli = process.env.TSRESTY_CLI;
   if (!cli) return startServer(serverConfig, opts);
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-libs-'));
-  for (const d of ['conf', 'logs', 'html']) fs.mkdirSync(path.join(prefix, d));
-  for (const [p, content] of Object.entries(opts.files ?? {})) {
-    const full = path.join(prefix, 'html', p);
-    fs.mkdirSync(path.dirname(full), { recursive: true });
-    fs.writeFileSync(full, content);
-  }
-  const port = await freePort();
-  fs.writeFileSync(
-    path.join(prefix, 'conf/nginx.conf'),
-    `worker_processes 1;
-daemon off;
-master_process off;
-error_log logs/error.log ${opts.logLevel ?? 'debug'};
-pid logs/nginx.pid;
-${opts.main ?? ''}
-events { worker_connections 64; }
-http {
-    access_log off;
-    default_type text/plain;
-    keepalive_timeout 68;
-${opts.http ?? ''}
-    server {
-        listen 127.0.0.1:${port};
-        server_name localhost;
-        client_max_body_size 30M;
-${serverConfig}
-    }
+  return startServer(serverConfig, { ...opts, cli, startupTimeoutMs: opts.startupTimeoutMs ?? 15000 });
 }
-`,
-  );
-  const child = spawn(process.execPath, [cli, '-p', prefix, '-c', 'conf/nginx.conf'], { cwd: prefix, stdio: ['ignore', 'ignore', 'pipe'] });
+
+/** Spawn a backend (redis-server, memcached) and wait up to 10 s until it accepts on port. */
+async function spawnListening(cmd: string, args: string[], port: number): Promise<ChildProcess> {
+  const which = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  if (which.status !== 0) throw new Error(`${cmd} is not installed (apt-get install -y ${cmd})`);
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d.toString()));
-  const deadline = Date.now() + (opts.startupTimeoutMs ?? 15000);
+  proc.stderr!.on('data', (d) => (stderr += d.toString()));
+  const deadline = Date.now() + 10000;
   while (!(await canConnect(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not start:\n${stderr}`);
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`${cmd} did not start: ${stderr}`);
     }
-    await sleep(25);
+    await sleep(20);
   }
-  const log = () => {
-    try {
-      return fs.readFileSync(path.join(prefix, 'logs/error.log'), 'latin1');
-    } catch {
-      return '';
-    }
-  };
-  return {
-    port,
-    prefix,
-    request: (r, o) => request(port, r, o),
-    errorLog: log,
-    stop: async (o) => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const done = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGQUIT');
-        const t = setTimeout(() => child.kill('SIGKILL'), 2000);
-        await done;
-        clearTimeout(t);
-      }
-      if (!o?.keep) fs.rmSync(prefix, { recursive: true, force: true });
-    },
-  };
+  return proc;
+}
+
+/** Kill a backend started by spawnListening and wait for it to exit. */
+async function killBackend(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode === null && proc.signalCode === null) {
+    const done = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGKILL');
+    await done;
+  }
 }
 
 export interface Redis {
@@ -122,22 +73,8 @@ export interface Redis {
 /** Start a throwaway redis-server on a free loopback port (no persistence). Fails, never skips,
  *  when redis-server is missing: CI installs it (.ci/run). */
 export async function startRedis(extraArgs: string[] = []): Promise<Redis> {
-  const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d.toString()));
-  const deadline = Date.now() + 10000;
-  while (!(await canConnect(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`redis-server did not start: ${stderr}`);
-    }
-    await sleep(20);
-  }
+  const proc = await spawnListening('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], port);
   const command = (...args: string[]) =>
     new Promise<string>((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1');
@@ -156,13 +93,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<Redis> {
     port,
     proc,
     command,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const done = new Promise<void>((r) => proc.once('exit', () => r()));
-        proc.kill('SIGKILL');
-        await done;
-      }
-    },
+    stop: () => killBackend(proc),
   };
 }
 
@@ -173,32 +104,11 @@ export interface Memcached {
 
 /** Start a throwaway memcached on a free loopback port (TCP only). */
 export async function startMemcached(): Promise<Memcached> {
-  const which = spawnSync('sh', ['-c', 'command -v memcached'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('memcached is not installed (apt-get install -y memcached)');
   const port = await freePort();
   const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', '16'];
   if (process.getuid?.() === 0) args.push('-u', 'root');
-  const proc = spawn('memcached', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d.toString()));
-  const deadline = Date.now() + 10000;
-  while (!(await canConnect(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`memcached did not start: ${stderr}`);
-    }
-    await sleep(20);
-  }
-  return {
-    port,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const done = new Promise<void>((r) => proc.once('exit', () => r()));
-        proc.kill('SIGKILL');
-        await done;
-      }
-    },
-  };
+  const proc = await spawnListening('memcached', args, port);
+  return { port, stop: () => killBackend(proc) };
 }
 
 /** A free UDP port on 127.0.0.1 that is also free for TCP (bind both, release). */

@@ -30,6 +30,8 @@ export interface ServerOptions {
   args?: string[];
   /** whether `location / { root html; index index.html; }` is added (default true) */
   rootLocation?: boolean;
+  /** the server script to run (default dist/cli.js of this checkout), e.g. another build's cli.js */
+  cli?: string;
 }
 
 export interface Response {
@@ -72,7 +74,8 @@ export function freePort(): Promise<number> {
 
 /** Write the config into a fresh prefix and start the server; resolves once it accepts connections. */
 export async function startServer(serverConfig: string, opts: ServerOptions = {}): Promise<TestServer> {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
+  const cli = opts.cli ?? CLI;
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first`);
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-test-'));
   for (const d of ['conf', 'logs', 'html']) fs.mkdirSync(path.join(prefix, d));
   fs.writeFileSync(path.join(prefix, 'html/index.html'), 'It works!\n');
@@ -105,7 +108,7 @@ ${serverConfig}
 `;
   // "\${PORT}" in any part of the config stands for the server's port (extra server blocks)
   fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), conf.replaceAll('${PORT}', String(port)));
-  const child = spawn(process.execPath, [CLI, '-p', prefix, '-c', 'conf/nginx.conf', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [cli, '-p', prefix, '-c', 'conf/nginx.conf', ...(opts.args ?? [])], {
     cwd: prefix,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -152,7 +155,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.on('connect', () => {
