@@ -5,6 +5,16 @@ import { Kind, BackRef, type Flags } from './pcre-types.js';
 import { isDigit, isHex, isAlpha, isWordChar, emitRanges, complement, propertyClass, propertyLatin1, SPACE, HSPACE_8, HSPACE_U, VSPACE_8, VSPACE_U } from './pcre-charsets.js';
 import { ParserState } from './pcre-parser-state.js';
 
+/** Escapes that stand for one control character: \a \e \f \n \r \t. */
+const CONTROL_ESCAPES = new Map<number, number>([
+  [0x61, 0x07],
+  [0x65, 0x1b],
+  [0x66, 0x0c],
+  [0x6e, 0x0a],
+  [0x72, 0x0d],
+  [0x74, 0x09],
+]);
+
 export class EscapeParser extends ParserState {
   /** An escape outside a class. pos is at the backslash. */
   parseEscape(f: Flags): [Kind, number] {
@@ -193,25 +203,12 @@ export class EscapeParser extends ParserState {
    */
   escapeChar(f: Flags, inClass: boolean): number {
     const c = this.p.charCodeAt(this.pos);
+    const control = CONTROL_ESCAPES.get(c);
+    if (control !== undefined) {
+      this.pos++;
+      return control;
+    }
     switch (c) {
-      case 0x61:
-        this.pos++;
-        return 0x07;
-      case 0x65:
-        this.pos++;
-        return 0x1b;
-      case 0x66:
-        this.pos++;
-        return 0x0c;
-      case 0x6e:
-        this.pos++;
-        return 0x0a;
-      case 0x72:
-        this.pos++;
-        return 0x0d;
-      case 0x74:
-        this.pos++;
-        return 0x09;
       case 0x78: {
         // x
         this.pos++;

@@ -6,6 +6,17 @@ import { Kind, Group, BackRef, PARENS_NEST_LIMIT, MAX_QUANT, type Flags, type Pi
 import { isDigit, isWordChar } from './pcre-charsets.js';
 import { ClassParser } from './pcre-classes.js';
 
+/** Inline option letters (?imsxUJX) and the flag each one sets. */
+const OPTION_LETTERS = new Map<number, keyof Flags>([
+  [0x69, 'i'],
+  [0x6d, 'm'],
+  [0x73, 's'],
+  [0x78, 'x'],
+  [0x55, 'U'],
+  [0x4a, 'J'],
+  [0x58, 'X'],
+]);
+
 export class Parser extends ClassParser {
   parse(flags: Flags): number {
     const max = this.parseAlt(flags);
@@ -288,30 +299,14 @@ export class Parser extends ClassParser {
       const c = this.code();
       if (c < 0) this.err('missing )', this.len);
       this.pos++;
+      const flag = OPTION_LETTERS.get(c);
+      if (flag !== undefined) {
+        nf[flag] = on;
+        continue;
+      }
       switch (c) {
         case 0x2d: // -
           on = false;
-          continue;
-        case 0x69:
-          nf.i = on;
-          continue;
-        case 0x6d:
-          nf.m = on;
-          continue;
-        case 0x73:
-          nf.s = on;
-          continue;
-        case 0x78:
-          nf.x = on;
-          continue;
-        case 0x55:
-          nf.U = on;
-          continue;
-        case 0x4a:
-          nf.J = on;
-          continue;
-        case 0x58:
-          nf.X = on;
           continue;
         case 0x29: // ) : the change lasts to the end of the enclosing group (all its branches)
           Object.assign(f, nf);

@@ -82,14 +82,7 @@ export const enum CaseMode {
   Manual, // case expanded in the emitted source
 }
 
-export interface ParseResult {
-  source: string;
-  flags: string;
-  captures: number;
-  groupMap: number[] | null;
-  names: NamedGroup[];
-  anchoredStart: boolean;
-  maxLength: number;
+/** What the parser produces: a Translated without `utf` (the caller knows it), plus `caseSeen`. */
+export interface ParseResult extends Omit<Translated, 'utf'> {
   caseSeen: number; // bit 1: a cased item under !i, bit 2: under i
-  backrefs: boolean;
 }
