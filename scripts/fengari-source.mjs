@@ -1,0 +1,93 @@
+// Speed patches to fengari's own source, applied when it is loaded: by the esbuild plugin in
+// scripts/build.mjs (the server bundle) and by the require hook in test/support/fengari-hook.cjs
+// (unit tests that run Lua in-process). They change how the VM stores things, never what Lua code
+// sees; semantic patches (LuaJIT numbers, string hashes) live in src/lua/fengari-patches.ts, which
+// can replace exported functions at run time. These can't: they edit functions that fengari's
+// modules call through local bindings.
+//
+// Each patch names the exact text it replaces; a fengari upgrade that changes that text fails the
+// build instead of silently dropping the patch.
+
+/** @type {{ file: string, why: string, find: string, replace: string, all?: boolean }[]} */
+export const FENGARI_SOURCE_PATCHES = [
+  {
+    // Popping the stack with `delete L.stack[i]` punches holes in the stack array: every pop is a
+    // slow V8 runtime call and later element accesses go through the holey path. Values above
+    // `top` are dead to the VM, and every push stores a fresh TValue before use (upvalues keep the
+    // old object, as with delete), so only `top` has to move. Measured: a Lua function call costs
+    // about half as much.
+    file: 'ldo.js',
+    why: 'adjust_top: lower top without deleting slots',
+    find: `        while (L.top > newtop)
+            delete L.stack[--L.top];`,
+    replace: `        L.top = newtop;`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'moveresults (LUA_MULTRET): lower top without deleting slots',
+    find: `            for (let i=L.top; i>=(res + nres); i--)
+                delete L.stack[i];
+            L.top = res + nres;`,
+    replace: `            L.top = res + nres;`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'moveresults: lower top without deleting slots',
+    find: `    let newtop = res + wanted; /* top points after the last result */
+    for (let i=L.top; i>=newtop; i--)
+        delete L.stack[i];
+    L.top = newtop;`,
+    replace: `    L.top = res + wanted; /* top points after the last result */`,
+  },
+  {
+    // the same for single pops all over the API and the VM
+    file: '*',
+    why: 'pops lower top without deleting the slot',
+    find: `delete L.stack[--L.top];`,
+    replace: `--L.top;`,
+    all: true,
+  },
+  {
+    // Every table allocated a second Map for entries deleted during a traversal, and cleared it on
+    // every insert: most tables never delete anything while being traversed.
+    file: 'ltable.js',
+    why: 'Table: dead_strong map created on first use',
+    find: `        this.dead_strong = new Map();`,
+    replace: `        this.dead_strong = void 0;`,
+  },
+  {
+    file: 'ltable.js',
+    why: 'add: drop dead_strong instead of clearing it',
+    find: `    t.dead_strong.clear();`,
+    replace: `    t.dead_strong = void 0;`,
+  },
+  {
+    file: 'ltable.js',
+    why: 'delete: create dead_strong when needed',
+    find: `            t.dead_strong.set(hash, e);`,
+    replace: `            (t.dead_strong || (t.dead_strong = new Map())).set(hash, e);`,
+  },
+  {
+    file: 'ltable.js',
+    why: 'next: dead_strong may be absent',
+    find: `table.dead_strong.get(hash);`,
+    replace: `(table.dead_strong !== void 0 && table.dead_strong.get(hash));`,
+  },
+];
+
+/** The patched text of fengari/src/<file> (`name` is the base name, e.g. "ldo.js"). */
+export function patchFengariSource(name, code) {
+  let out = code;
+  for (const p of FENGARI_SOURCE_PATCHES) {
+    if (p.file !== name && p.file !== '*') continue;
+    if (!out.includes(p.find)) {
+      if (p.file === '*') continue;
+      throw new Error(`fengari source patch "${p.why}" no longer applies to ${name}: fengari changed, review scripts/fengari-source.mjs`);
+    }
+    out = p.all ? out.split(p.find).join(p.replace) : out.replace(p.find, p.replace);
+  }
+  return out;
+}
+
+/** Files of fengari/src/ the patches touch. */
+export const PATCHED_FILES_RE = /[\\/]fengari[\\/]src[\\/]([a-z]+\.js)$/;
