@@ -48,6 +48,51 @@ export const FENGARI_SOURCE_PATCHES = [
     all: true,
   },
   {
+    // lua_getfield/lua_setfield/lua_getglobal/lua_setglobal copied the key's bytes (converting a
+    // JS string first) and made a new TString for every call, whose table hash is then rebuilt
+    // byte by byte. The embedding API calls these with the same few hundred names on every
+    // request, so the TString (and its cached hash) is kept per key: by value for JS strings, and
+    // per byte array for Uint8Array keys, re-checked byte for byte in case a caller reuses a buffer.
+    file: 'lapi.js',
+    why: 'auxsetstr: cached key TString',
+    find: `const auxsetstr = function(L, t, k) {
+    let str = luaS_new(L, from_userstring(k));`,
+    replace: `const keyStrings = new Map();
+const keyArrays = new WeakMap();
+const keyTString = function(L, k) {
+    let str;
+    if (typeof k === "string") {
+        str = keyStrings.get(k);
+        if (str === undefined) {
+            str = luaS_new(L, from_userstring(k));
+            if (keyStrings.size < 8192) keyStrings.set(k, str);
+        }
+        return str;
+    }
+    str = keyArrays.get(k);
+    if (str !== undefined) {
+        const b = str.realstring;
+        let same = b.length === k.length;
+        for (let i = 0; same && i < b.length; i++) same = b[i] === k[i];
+        if (same) return str;
+    }
+    str = luaS_new(L, from_userstring(k));
+    keyArrays.set(k, str);
+    return str;
+};
+
+const auxsetstr = function(L, t, k) {
+    let str = keyTString(L, k);`,
+  },
+  {
+    file: 'lapi.js',
+    why: 'auxgetstr: cached key TString',
+    find: `const auxgetstr = function(L, t, k) {
+    let str = luaS_new(L, from_userstring(k));`,
+    replace: `const auxgetstr = function(L, t, k) {
+    let str = keyTString(L, k);`,
+  },
+  {
     // Every table allocated a second Map for entries deleted during a traversal, and cleared it on
     // every insert: most tables never delete anything while being traversed.
     file: 'ltable.js',

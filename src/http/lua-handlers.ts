@@ -1,6 +1,6 @@
 // The Lua handlers that plug into nginx's machinery: the content handler, set_by_lua's function,
 // the header/body filters and the log phase.
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import type { ContentHandler, LuaCode } from '../config/model.js';
 import type { Request } from './request.js';
 import { runLuaPhase, runLuaSync } from './lua-phase.js';

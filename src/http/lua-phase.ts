@@ -1,6 +1,6 @@
 // Running *_by_lua handlers for a request: the entry thread of rewrite/access/content (which may
 // yield and resume later) and the synchronous ones (set, header_filter, body_filter, log).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import type { LuaCode } from '../config/model.js';
 import type { Request } from './request.js';
 import { LuaTask, TaskEnd, startTask, finishTask, type TaskHost } from '../lua/scheduler.js';

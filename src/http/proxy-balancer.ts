@@ -3,7 +3,7 @@
 // upstream {} that has one; it may pick the peer (set_current_peer), add tries (set_more_tries),
 // change the timeouts, or fall back to the upstream's round robin by doing nothing.
 import * as net from 'node:net';
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import type { LuaCode } from '../config/model.js';
 import type { Request } from './request.js';
 import { runLuaSync } from './lua-phase.js';

@@ -1,6 +1,6 @@
 // The Lua <-> JS value bridge. fengari strings are byte arrays (Uint8Array), so bytes cross as bytes;
 // JS strings are converted only where a JS API needs one. Constant names are encoded once (`S()`).
-import { lua, lauxlib, to_luastring, to_jsstring } from 'fengari';
+import { lua, lauxlib, to_luastring, to_jsstring } from './fengari.js';
 
 export type LuaState = any;
 export type JsFn = (L: LuaState) => number;

@@ -5,7 +5,7 @@
 // shown on 500 pages in development mode).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from './fengari.js';
 import { S, bytesToString, pushString, type LuaState } from './bridge.js';
 import { runtimeDir, type LuaVM } from './vm.js';
 

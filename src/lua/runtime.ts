@@ -1,6 +1,6 @@
 // Assembles a worker's Lua runtime: the VM, the scheduler hooks, the ngx table with every API
 // group, and the Lua-side runtime files (LuaJIT compatibility, coroutine wrappers).
-import { lua } from 'fengari';
+import { lua } from './fengari.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LuaVM, runtimeDir, type VmOptions } from './vm.js';

@@ -2,7 +2,7 @@
 // (ngx.sleep, a cosocket read) calls `suspend(L)` and returns its value; the event loop later calls
 // `resume(task, n)` with n results pushed on the task's coroutine. Yields inside user coroutines are
 // forwarded outward by the coroutine wrappers in lua/tsresty/coroutine.lua, using YIELD_MARK.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from './fengari.js';
 import { S, bytesToString, luaErrorWhere, type LuaState } from './bridge.js';
 
 /** Why a task stopped running. */

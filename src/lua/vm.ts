@@ -1,6 +1,6 @@
 // One fengari lua_State per worker. Handler chunks are compiled once and kept in the registry; each
 // run happens in a fresh coroutine (see scheduler.ts) so a JS API function can yield it.
-import { lua, lauxlib, lualib } from 'fengari';
+import { lua, lauxlib, lualib } from './fengari.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { S, pushString, bytesToString, type LuaState } from './bridge.js';

@@ -2,7 +2,7 @@
 // client closes the connection while Lua code runs, nginx logs "client prematurely closed
 // connection"; a registered on_abort callback then runs as a light thread, otherwise the request
 // is aborted (499) and its log phase runs.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, Ctx } from './context.js';

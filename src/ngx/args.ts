@@ -1,7 +1,7 @@
 // Query-string helpers for the request APIs (ngx.req.get_uri_args/get_post_args/set_uri_args,
 // ngx.exec, capture's args option). The encoding and parsing themselves live in codec.ts with
 // ngx.encode_args / ngx.decode_args, so every caller shares lua-nginx-module's exact rules.
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { encodeArgsTable, parseArgsInto } from './codec.js';
 import { currentLogContext } from './context.js';

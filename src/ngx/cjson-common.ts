@@ -2,7 +2,7 @@
 // share: the fengari value and table layout they read and build directly (checked at import), the
 // Lua type tags, the lightuserdata/registry keys of cjson.empty_array and the array metatables,
 // CjsonError, and the shapes of an instance's options (Config) and per-VM state (Shared).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import type { ByteSink, LuaState } from '../lua/bridge.js';
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // cjson.decode: lua-cjson's tokenizer and recursive-descent parser over the input bytes, building
 // fengari tables directly (luaH_new/luaH_setfrom/luaH_setint) with lua_cjson.c's error messages,
 // depth limit and number handling (strtod as glibc does it, see cjson-number.ts).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { type LuaState } from '../lua/bridge.js';
 import { NULL_SENTINEL } from './constants.js';
 import { strtod } from './cjson-number.js';

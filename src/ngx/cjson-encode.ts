@@ -1,7 +1,7 @@
 // cjson.encode: walks fengari's table objects directly (entries in `lua_next` order, which in
 // fengari is insertion order) and writes JSON bytes into a reusable buffer, with lua_cjson.c's rules
 // for arrays vs objects, sparse arrays, depth limits, invalid numbers and error messages.
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { ByteSink, S, type LuaState } from '../lua/bridge.js';
 import { NULL_SENTINEL } from './constants.js';
 import { formatG } from './cjson-number.js';

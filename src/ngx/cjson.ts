@@ -8,7 +8,7 @@
 //
 // This file is the module front: instances, option functions and their configuration; the encoder
 // is cjson-encode.ts, the decoder cjson-decode.ts, the shared fengari layout cjson-common.ts.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { ByteSink, S, pushString, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { NULL_SENTINEL } from './constants.js';
 import { definePreload } from './registry.js';

@@ -6,7 +6,7 @@
 // tostring(v) for md5/sha1/crc32/base64-encode/escape; decode_base64 takes strings only; the C
 // functions (hmac_sha1, quote_sql_str, encode_args, decode_args) use luaL_checklstring and raise
 // lua-nginx-module's messages. Everything works on bytes (Uint8Array/Buffer), never JS text.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';

@@ -1,7 +1,7 @@
 // Base-library globals with LuaJIT's behaviour, installed by src/ngx/misc.ts: tonumber (LuaJIT's
 // bases and overflow rules), collectgarbage (fengari has no collector API and throws; here it never
 // does), gcinfo and newproxy from Lua 5.1.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, type LuaState } from '../lua/bridge.js';
 import { num2int } from '../lua/luajit-number.js';
 

@@ -2,7 +2,7 @@
 // io.write; this works like C stdio (OpenResty's io is blocking too): io.open/lines/close/read/
 // write/type/popen/tmpfile/input/output and file methods read/write/lines/seek/close/flush/setvbuf.
 // There is no __gc in fengari, so a file that is never closed keeps its descriptor.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { numberBytes, num2int } from '../lua/luajit-number.js';
 import * as fs from 'node:fs';

@@ -2,7 +2,7 @@
 // fmod/modf/ldexp/frexp on doubles, math.random/randomseed with LuaJIT's Tausworthe PRNG (seeded
 // sequences match OpenResty's), os.date (which honours the "!" UTC prefix fengari ignores) and
 // os.time.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { num2int } from '../lua/luajit-number.js';
 import { strftime, type TmFields } from './timefmt.js';

@@ -2,7 +2,7 @@
 // src/ngx/misc.ts installs in each VM. string.format is written in TS for speed (fengari's is ~30x
 // slower than C Lua's) and follows lj_strfmt: %.14g numbers, %q, %a, int64 conversions, LuaJIT's
 // "invalid option" errors. gsub wraps fengari's: "%x" in a replacement string means "x" as in LuaJIT.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { asciiBytes, numberBytes, num2int, fixedDigits, expDigits, gDigits } from '../lua/luajit-number.js';
 

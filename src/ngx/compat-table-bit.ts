@@ -1,7 +1,7 @@
 // The `bit` library (LuaJIT BitOp) and LuaJIT/OpenResty's table extensions: table.new/clear/nkeys/
 // isempty/isarray/clone, and table.insert/remove with LuaJIT's rules. Registers the require()-able
 // modules (`bit`, `table.new`, ...) at import; src/ngx/misc.ts installs the globals in each VM.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { asciiBytes, num2int, tobit } from '../lua/luajit-number.js';
 import { definePreload } from './registry.js';

@@ -1,5 +1,5 @@
 // Status, method and log-level constants of the ngx table (ngx.OK, ngx.HTTP_OK, ngx.ERR, ...).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { S, setNumberField } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 

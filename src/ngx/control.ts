@@ -1,5 +1,5 @@
 // Request control flow: ngx.exit, ngx.exec, ngx.redirect, ngx.sleep, ngx.get_phase.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, luaErrorWhere, bytesToLatin1, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, currentKind, Ctx, YIELDABLE } from './context.js';

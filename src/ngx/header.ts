@@ -1,5 +1,5 @@
 // ngx.header.NAME (response headers) and ngx.resp.get_headers (ngx_http_lua_headers.c).
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, bytesToLatin1, pushLatin1, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, Ctx, REQUEST_PHASES } from './context.js';

@@ -1,5 +1,5 @@
 // ngx.location.capture / capture_multi: subrequests whose responses come back as Lua tables.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, luaErrorWhere, bytesToLatin1, pushLatin1, type LuaState } from '../lua/bridge.js';
 import { setVariable } from '../http/variables.js';
 import { defineNgxApi } from './registry.js';

@@ -1,6 +1,6 @@
 // ngx.log(level, ...) and the global print(...) (= ngx.log(ngx.NOTICE, ...)), with
 // lua-nginx-module's "[lua] chunk:line: func(): message" prefix.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { currentLogContext } from './context.js';

@@ -12,7 +12,7 @@
 // before it creates any lua_State. (cjson-common.ts captures ltable.luaH_setint at its import, so
 // whether cjson sees the patched function depends on which of the two is evaluated first.)
 import '../lua/fengari-patches.js';
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { S, pushBytes, type LuaState } from '../lua/bridge.js';
 import { asciiBytes } from '../lua/luajit-number.js';
 import { defineNgxApi, type NgxEnv } from './registry.js';

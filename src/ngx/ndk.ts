@@ -6,7 +6,7 @@
 //
 // Extension: the multi-value filters (set_hmac_sha1, set_hmac_sha256, set_random, set_if_empty)
 // are callable too, with one Lua argument per directive value; OpenResty refuses them.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { SET_MISC, SINGLE_VALUE, type SetMiscOptions } from './setmisc.js';

@@ -1,6 +1,6 @@
 // ngx.say / ngx.print / ngx.flush / ngx.eof / ngx.send_headers / ngx.headers_sent
 // (lua-nginx-module's ngx_http_lua_output.c semantics).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { S, ByteSink, luaError, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, Ctx, YIELDABLE } from './context.js';

@@ -1,6 +1,6 @@
 // Dynamic fields of the ngx table: ngx.status, ngx.headers_sent, ngx.ctx, ngx.is_subrequest and
 // ngx.arg, served by a metatable on `ngx` (plain fields stay raw for speed).
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, bytesToLatin1, pushLatin1, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, currentKind, Ctx, REQUEST_PHASES } from './context.js';

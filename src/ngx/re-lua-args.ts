@@ -1,6 +1,6 @@
 // ngx.re arguments read from the Lua stack: the subject (tostring semantics), the options, the
 // compiled regex (or its error pushed as results), and the ctx table's `pos` field.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, type LuaState } from '../lua/bridge.js';
 import { EMPTY_OPTS, parseOpts, type Opts } from './re-options.js';
 import { lookup, type Compiled } from './re-compile.js';

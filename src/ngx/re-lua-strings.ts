@@ -1,6 +1,6 @@
 // Lua strings for ngx.re: fengari fast paths (TStrings made once for constant keys, fresh byte arrays
 // pushed without copying) and pushing match text as bytes (latin1, UTF-8, or escaped invalid bytes).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { S, type LuaState } from '../lua/bridge.js';
 
 //

@@ -1,6 +1,6 @@
 // ngx.re.match, ngx.re.find and ngx.re.gmatch, and the captures table they (and gsub's replacement
 // function) receive: numbered captures, false for unmatched ones, named ones (arrays with the D option).
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import type { LuaState } from '../lua/bridge.js';
 import { O_DUP } from './re-options.js';
 import type { Compiled } from './re-compile.js';

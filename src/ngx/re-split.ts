@@ -1,6 +1,6 @@
 // require("ngx.re").split, lua-resty-core's ngx/re.lua semantics: fields between matches, the first
 // capture of each match inserted after its field, max and ctx.pos, empty trailing fields dropped.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, type LuaState } from '../lua/bridge.js';
 import { Subject } from './re-subject.js';
 import { NOMATCH, mStart, mEnd, exec, groupText, execError } from './re-exec.js';

@@ -1,6 +1,6 @@
 // ngx.re.sub and ngx.re.gsub: replacement templates ("$0 ${1} $$", compiled and cached), replacement
 // functions (which may yield), and the pooled output buffers.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import type { LuaState } from '../lua/bridge.js';
 import { logError, Level } from '../log/errorlog.js';
 import type { Compiled } from './re-compile.js';

@@ -19,7 +19,7 @@
 // (compiling and caching), re-exec.ts (running a regex), re-lua-strings.ts / re-lua-args.ts (the Lua
 // side), and one file per API group: re-match.ts (match, find, gmatch), re-sub.ts (sub, gsub),
 // re-split.ts (split). This file registers them, with ngx.re.opt and the cache controls.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi, definePreload } from './registry.js';
 import { latin1 } from './re-subject.js';

@@ -1,6 +1,6 @@
 // Registration point for ngx.* API groups and require()-able native modules (cjson, ...).
 // Each API module calls `defineNgxApi` at load; src/ngx/index.ts imports them all.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, type JsFn, type LuaState } from '../lua/bridge.js';
 
 /** Installs an API group: called with the `ngx` table on top of the stack; must leave it there. */

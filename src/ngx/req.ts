@@ -1,5 +1,5 @@
 // ngx.req.*: the request line, headers, URI args and body (ngx_http_lua_req*.c).
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, bytesToLatin1, pushLatin1, pushString, type LuaState, type JsFn } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, currentKind, Ctx, REQUEST_PHASES } from './context.js';

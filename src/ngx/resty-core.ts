@@ -3,7 +3,7 @@
 // raw_log, filter level), resty.core.time (monotonic clock), resty.signal. require "tsresty.core".
 // Its installer also loads resty.core into each VM and adds a package searcher that replaces
 // FFI-based copies of the modules tsresty ships.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, pushString, luaError, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi, definePreload } from './registry.js';
 import { currentKind } from './context.js';

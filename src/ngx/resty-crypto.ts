@@ -4,7 +4,7 @@
 //
 // Digest and cipher contexts cross into Lua as light userdata holding a JS object; the Lua side
 // wraps them in the usual objects (obj:update(), obj:final()...).
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import * as crypto from 'node:crypto';
 import { S, pushBytes, luaError, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';

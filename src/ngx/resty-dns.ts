@@ -6,7 +6,7 @@
 //   parse_response(buf, id, authority?, additional?) -> answers | nil, err
 //     err "id mismatch" (a stray reply: keep reading), "truncated" (retry over TCP), or a
 //     description of a malformed packet. answers.errcode/errstr carry a non-zero RCODE.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, pushString, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';
 

@@ -10,7 +10,7 @@
 // "pipe busy reading/writing/waiting", "merged to stdout"). Each process gets its own process
 // group and kill() signals the group, so a shell string's children go too. Processes are not
 // killed by a garbage collector here (fengari has none): one left running outlives the request.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { spawn as cpSpawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

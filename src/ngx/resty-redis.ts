@@ -5,7 +5,7 @@
 //   gen_req(cmd, arg1, ...) -> "*<n>\r\n$<len>\r\n<cmd>\r\n$<len>\r\n<arg1>\r\n..."
 // Arguments are converted like lua-resty-redis does (tostring for non-strings; numbers with
 // LuaJIT's %.14g through the patched lua_tolstring).
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';
 

@@ -4,7 +4,7 @@
 //
 //   build_frame(fin, opcode, payload, masking) -> frame bytes (header, mask key, payload)
 //   unmask(data) -> payload, where data = 4-byte masking key .. masked payload
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import * as crypto from 'node:crypto';
 import { S, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';

@@ -11,7 +11,7 @@
 // resumes a waiter synchronously but posts an event that hands resources to the head of the queue,
 // so the posting code keeps running first. wait() is allowed where the request can yield (rewrite,
 // access, content, timer) and returns nil, "API disabled in the context of ..." elsewhere.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushString, luaError, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend, resume, type LuaTask } from '../lua/scheduler.js';
 import { definePreload } from './registry.js';

@@ -18,7 +18,7 @@
 // dict calls are recorded; the other workers re-run it to get the same Lua state (as if forked)
 // with every dict call answered from that record instead of the store (see startRecording /
 // startReplay), so its writes happen once.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { SharedDict, RC_NIL, RC_OK, T_BOOLEAN, T_NIL, T_NUMBER, type SharedDictHandle } from '../shdict/index.js';

@@ -2,7 +2,7 @@
 // (ngx_http_lua_input_filters.c and the receiveuntil DFA of ngx_http_lua_socket_tcp.c), ported
 // byte for byte so partial results, "\r" stripping and the size-limited receiveuntil iterator
 // behave exactly as in OpenResty. Data stays in Node Buffers; results are handed to Lua as bytes.
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import type { LuaState } from '../lua/bridge.js';
 
 export const OK = 0;

@@ -1,7 +1,7 @@
 // Shared pieces of the cosocket implementation (socket-*.ts): who owns a socket (its request, or
 // the timer / init_worker task group), cleanup when the owner ends, the context check, nginx-style
 // log lines, errno texts, and the light-userdata plumbing between Lua socket tables and JS objects.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { currentTask, type LuaTask, type TaskHost, type TaskEnd } from '../lua/scheduler.js';
 import { Ctx, YIELDABLE, contextLabel, currentLogContext } from './context.js';

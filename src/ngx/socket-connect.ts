@@ -2,7 +2,7 @@
 // the pool's connect queue re-enters (ngx_http_lua_socket_tcp_connect{,_helper} and
 // ngx_http_lua_socket_resolve_retval_handler).
 import * as net from 'node:net';
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { pushString, pushLatin1, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend, resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';

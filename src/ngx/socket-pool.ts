@@ -2,7 +2,7 @@
 // setkeepalive, reuse on connect, idle timeouts, peers closing idle connections, and the
 // pool_size/backlog connect queue of lua-nginx-module (ngx_http_lua_socket_tcp.c).
 import type * as net from 'node:net';
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { pushString, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { currentTask, resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level, type LogContext } from '../log/errorlog.js';

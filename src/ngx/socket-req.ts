@@ -2,7 +2,7 @@
 // arrives (Content-Length bodies; the transport de-frames nothing else here), or, with raw = true,
 // the client connection itself, taken over from the HTTP transport (reads see whatever the client
 // sends after the request head or after the body already read; writes go out unframed).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { Ctx, checkContext } from './context.js';
 import { TcpSock, Kind, adoptSocket } from './socket-tcp.js';

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { pushString, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';

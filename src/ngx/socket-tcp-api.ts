@@ -3,7 +3,7 @@
 // getreusedtimes, setoption/getoption and bind (ngx_http_lua_socket_tcp.c, lua-resty-core's
 // socket.lua for the options).
 import * as net from 'node:net';
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { ByteSink, S, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';

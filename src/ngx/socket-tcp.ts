@@ -7,7 +7,7 @@
 // kernel's), a call that the buffered bytes satisfy returns without yielding, and a waiting call
 // is resumed from the socket's 'readable' event.
 import type * as net from 'node:net';
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { pushString, type LuaState } from '../lua/bridge.js';
 import { resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level, type LogContext } from '../log/errorlog.js';

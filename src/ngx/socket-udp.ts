@@ -3,7 +3,7 @@
 // queue (the kernel's socket buffer in nginx). Unix datagram sockets are not available in Node.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { pushString, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend, resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level, type LogContext } from '../log/errorlog.js';

@@ -2,7 +2,7 @@
 // ngx_http_lua_inject_socket_tcp_api / _udp_api). Socket objects are tables whose slot [1] holds
 // the JS object as a light userdata; their methods live in one shared metatable per kind, so a
 // method call is a table lookup plus a JS call. See socket-*.ts for the parts.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaErrorWhere, type LuaState, type JsFn } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { TcpSock } from './socket-tcp.js';

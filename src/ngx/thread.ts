@@ -1,6 +1,6 @@
 // Light threads: ngx.thread.spawn / wait / kill (ngx_http_lua_uthread.c). A light thread is a
 // coroutine scheduled like the entry thread; the entry's phase ends only when all have ended.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { checkContext, YIELDABLE, currentLogContext } from './context.js';

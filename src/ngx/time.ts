@@ -4,7 +4,7 @@
 // Like nginx, the clock is cached: it is read once per event-loop turn, so every call made while
 // one handler runs without yielding sees the same time. ngx.update_time() re-reads it. Numbers are
 // pushed as floats (timestamps exceed fengari's 32-bit integers).
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { httpTimeString, cookieTimeString, localTimeString, todayString, parseHttpTime } from './timefmt.js';

@@ -1,7 +1,7 @@
 // ngx.timer.at / every / running_count / pending_count (ngx_http_lua_timer.c). Each expiry runs the
 // callback in its own coroutine (kind "timer", no request); at worker exit pending timers fire
 // at once with premature = true.
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, pushString, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { checkContext, ALL, Ctx } from './context.js';

@@ -1,5 +1,5 @@
 // ngx.var.NAME: nginx variables read and written from Lua (ngx_http_lua_variable.c).
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { S, luaError, bytesToLatin1, pushLatin1, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { getRequest, checkContext, REQUEST_PHASES } from './context.js';

@@ -1,5 +1,5 @@
 // ngx.worker.* and ngx.config.*: facts about this worker and build.
-import { lua } from 'fengari';
+import { lua } from '../lua/fengari.js';
 import { S, pushString, setNumberField, setStringField, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 

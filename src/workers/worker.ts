@@ -2,7 +2,7 @@
 // transport's exchanges and the request phases. With worker_processes 1 it runs in the main thread.
 import * as path from 'node:path';
 import type * as net from 'node:net';
-import { lua, lauxlib } from 'fengari';
+import { lua, lauxlib } from '../lua/fengari.js';
 import type { HttpConf, LuaCode, MainConf, ServerConf } from '../config/model.js';
 import { createTransport, type Exchange, type Transport, type ClientErrorInfo } from '../http/transport.js';
 import { Request, Framing, type OutputSink } from '../http/request.js';
