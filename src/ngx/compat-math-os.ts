@@ -1,7 +1,7 @@
 // math and os functions with LuaJIT's semantics, installed by src/ngx/misc.ts: math.floor/ceil/abs/
 // fmod/modf/ldexp/frexp on doubles, math.random/randomseed with LuaJIT's Tausworthe PRNG (seeded
-// sequences match OpenResty's), os.date (which honours the "!" UTC prefix fengari ignores) and
-// os.time.
+// sequences match OpenResty's), os.date (which honours the "!" UTC prefix fengari ignores),
+// os.time and os.clock (CPU time, where fengari returns wall time).
 import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { num2int } from '../lua/luajit-number.js';
@@ -174,6 +174,18 @@ export function mathRandom(L: LuaState): number {
 export function mathRandomseed(L: LuaState): number {
   randomInit(lauxlib.luaL_checknumber(L, 1));
   return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// os.clock: C's clock(), the CPU time (user + system) the process has used, in seconds, as LuaJIT
+// returns it. fengari's loslib returns process.uptime(), wall time, which keeps running while a
+// request sleeps. nginx's workers are processes; ours are threads of one process, so the figure
+// also counts the other workers' CPU time (Node 20 has no per-thread CPU clock).
+
+export function osClock(L: LuaState): number {
+  const u = process.cpuUsage();
+  lua.lua_pushnumber(L, (u.user + u.system) / 1e6);
+  return 1;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // - src/lua/fengari-patches.ts: VM-level patches, applied once at import, imported first below;
 // - src/lua/luajit-number.ts: LuaJIT's number formatting and truncations;
 // - compat-string.ts (string.format, gsub), compat-base.ts (tonumber, collectgarbage, gcinfo,
-//   newproxy), compat-math-os.ts (math, os.date/os.time), compat-table-bit.ts (bit, table.*),
+//   newproxy), compat-math-os.ts (math, os.date/os.time/os.clock), compat-table-bit.ts (bit, table.*),
 //   compat-io.ts (io, os.execute).
 // lua/tsresty/compat.lua is the Lua half and runs after these natives are installed.
 //
@@ -20,6 +20,7 @@ import { strFormat, gsubCompat } from './compat-string.js';
 import { luaTonumber, collectGarbage, gcinfo, newproxy } from './compat-base.js';
 import {
   mathFloor, mathCeil, mathAbs, mathFmod, mathModf, mathLdexp, mathFrexp, mathRandom, mathRandomseed, osDate, osTime,
+  osClock,
 } from './compat-math-os.js';
 import {
   openBit, tableNew, tableClear, tableNkeys, tableIsempty, tableIsarray, tableClone, tableInsert, tableRemove,
@@ -112,6 +113,7 @@ defineNgxApi('misc', (L, env) => {
   setGlobalFn(L, 'math', 'randomseed', mathRandomseed);
   setGlobalFn(L, 'os', 'date', osDate);
   setGlobalFn(L, 'os', 'time', osTime);
+  setGlobalFn(L, 'os', 'clock', osClock);
   setGlobalFn(L, 'table', 'insert', tableInsert);
   setGlobalFn(L, 'table', 'remove', tableRemove);
   setGlobalFn(L, 'table', 'new', tableNew);
