@@ -2,12 +2,22 @@
 import { lua } from '../lua/fengari.js';
 import { S, pushString, setNumberField, setStringField, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
+import { currentKind } from './context.js';
 
 defineNgxApi('worker', (L, env) => {
   const w = env.worker;
   lua.lua_createtable(L, 0, 4);
   const fns: Record<string, (L: LuaState) => number> = {
     id: (L) => {
+      if (currentKind() === 'init') {
+        // lua-nginx-module runs init_by_lua in the process that becomes the master, and id() is
+        // ngx_worker (still 0) only when ngx_process is NGX_PROCESS_SINGLE or WORKER: so 0 while
+        // nginx starts (it turns MASTER after reading the configuration), nil on a reload, 0 with
+        // master_process off. Every worker replays this state (workers/thread.ts), so all agree.
+        if (w && w.opts.reload && w.conf.masterProcess) lua.lua_pushnil(L);
+        else lua.lua_pushnumber(L, 0);
+        return 1;
+      }
       lua.lua_pushnumber(L, w ? w.opts.id : 0);
       return 1;
     },
@@ -15,6 +25,7 @@ defineNgxApi('worker', (L, env) => {
       lua.lua_pushnumber(L, w ? w.opts.count : 1);
       return 1;
     },
+    // in init_by_lua nginx answers the master's pid: the same here, workers being threads
     pid: (L) => {
       lua.lua_pushnumber(L, process.pid);
       return 1;

@@ -74,6 +74,8 @@ interface Generation {
   specs: ListenSpec[];
   /** init_by_lua's shared dict calls, once the generation's first worker ran it */
   initLog: InitCall[] | null;
+  /** started by a reload (HUP) rather than by the server's start */
+  reload: boolean;
   slots: Slot[];
   retiring: boolean;
 }
@@ -181,7 +183,7 @@ class Master {
   }
 
   private async startThreads(specs: ListenSpec[]): Promise<void> {
-    const gen = this.newGeneration(this.loaded, specs);
+    const gen = this.newGeneration(this.loaded, specs, false);
     const binder = new Binder(gen.count + 1);
     let handles: RawHandle[][];
     try {
@@ -210,7 +212,7 @@ class Master {
     this.gen = gen;
   }
 
-  private newGeneration(loaded: LoadedConfig, specs: ListenSpec[]): Generation {
+  private newGeneration(loaded: LoadedConfig, specs: ListenSpec[], reload: boolean): Generation {
     const main = loaded.main;
     return {
       loaded,
@@ -218,6 +220,7 @@ class Master {
       zones: ensureZones(main.http!.sharedDicts),
       specs,
       initLog: main.http!.initByLua ? null : [],
+      reload,
       slots: [],
       retiring: false,
     };
@@ -232,6 +235,7 @@ class Master {
       tsresty: 'worker',
       id,
       count: gen.count,
+      reload: gen.reload,
       confPath: this.opts.confPath,
       prefix: this.opts.prefix,
       globals: this.opts.globals,
@@ -398,7 +402,7 @@ class Master {
       return;
     }
     const specs = listenSpecs(loaded);
-    const gen = this.newGeneration(loaded, specs);
+    const gen = this.newGeneration(loaded, specs, true);
     // descriptors: copies of the sockets kept from the last configuration, new binds for new ones
     const kept = specs.filter((s) => this.listeners.has(s.key));
     const fresh = specs.filter((s) => !this.listeners.has(s.key));

@@ -14,6 +14,8 @@ export interface WorkerThreadData {
   tsresty: 'worker';
   id: number;
   count: number;
+  /** the generation was started by a reload (WorkerOptions.reload) */
+  reload: boolean;
   confPath: string;
   prefix: string;
   globals: string | null;
@@ -105,7 +107,7 @@ export async function runWorkerThread(): Promise<void> {
   const loaded = loadConfig(data.confPath, data.prefix, data.globals);
   attachZones(data.zones);
   const w = new Worker(loaded.main, loaded.declaredVars, {
-    id: data.id, count: data.count, listeners: [], dev: data.watch ? { luaFiles: loaded.luaFiles } : null,
+    id: data.id, count: data.count, reload: data.reload, listeners: [], dev: data.watch ? { luaFiles: loaded.luaFiles } : null,
   });
   worker = w;
   const init = loaded.main.http!.initByLua;

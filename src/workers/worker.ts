@@ -32,6 +32,9 @@ import '../modules/set-misc-directives.js';
 export interface WorkerOptions {
   id: number;
   count: number;
+  /** this worker's generation was started by a reload (HUP), not by the server's start: nginx ran
+   * its init_by_lua in the master process then, where ngx.worker.id() is nil (worker-api.ts) */
+  reload?: boolean;
   /** listening sockets to serve, already bound (shared between workers) or to create */
   listeners: { server?: net.Server; listen?: net.ListenOptions; port: number }[];
   /** development mode (--watch or lua_code_cache off): what to watch and how to reload config */
