@@ -42,6 +42,8 @@ export class Connection implements ExchangeHost {
   private inputOff = 0;
   private inputBytes = 0;
   private driving = false;
+  /** responses to pipelined requests answered inside one parse loop are corked: one writev */
+  private corked = false;
   private clientEnded = false;
   /** read-side deadline (header, keep-alive, body, discard, lingering), 0 = none */
   private readDeadline: number;
@@ -134,6 +136,10 @@ export class Connection implements ExchangeHost {
       else if (this.socket.isPaused() && this.inputBytes <= INPUT_HIGH_WATER && this.state !== C_GONE) this.socket.resume();
     } finally {
       this.driving = false;
+      if (this.corked) {
+        this.corked = false;
+        this.socket.uncork();
+      }
     }
   }
 
@@ -241,9 +247,14 @@ export class Connection implements ExchangeHost {
     this.waitDrain = this.socket.writableNeedDrain;
     this.readDeadline = loopNow() + this.opts.keepaliveTimeout;
     if (this.input.length) {
-      // pipelined: inside the parse loop (the handler answered synchronously) the loop goes on;
-      // otherwise start the next request once the caller of end() has returned, not inside it
+      // pipelined: inside the parse loop (the handler answered synchronously) the loop goes on,
+      // with the answers gathered into one write when the loop ends; otherwise start the next
+      // request once the caller of end() has returned, not inside it
       if (!this.driving) process.nextTick(driveLater, this);
+      else if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+      }
     } else if (this.clientEnded) this.destroy();
   }
 
