@@ -7,6 +7,9 @@
 //    keep-alive connections. The median run is reported, with the server's CPU time per request
 //    (from /proc/PID/stat, all threads) and the cores it kept busy: on a 2-core machine the load
 //    generator needs a core too, so the CPU columns show the scaling the req/s column cannot.
+//    The "Lua work" row takes the load generator out of the way: its handler spends a few hundred
+//    CPU-µs per request (string.format, cjson encode + decode), so wrk's few µs per request
+//    cannot limit it and the server's cores decide the throughput.
 // 2. Shared dict operations per second from Lua: every worker runs a Lua loop of N get, set or
 //    incr calls (its own 1000 keys, one zone) from a timer, started together through a command
 //    key in the dict, so the workers contend for the zone lock. ops/s = all operations / the time
@@ -143,6 +146,15 @@ http {
                 ngx.say(d:get("last"))
             }
         }
+        location = /work {
+            content_by_lua_block {
+                local cjson = require "cjson"
+                local t = {}
+                for i = 1, 40 do t[i] = string.format("%d:%s:%05.1f", i, ngx.var.uri, i / 3) end
+                local doc = cjson.decode(cjson.encode({ items = t, n = #t }))
+                ngx.say(#doc.items, " ", #table.concat(doc.items, ","))
+            }
+        }
         location = /cmd {
             content_by_lua_block {
                 ngx.shared.bench:set("cmd", ngx.var.arg_c)
@@ -172,6 +184,7 @@ http {
   }
   return {
     port,
+    workers,
     pid: proc.pid,
     async stop() {
       proc.kill('SIGQUIT');
@@ -196,26 +209,32 @@ function get(port, p) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function httpBench(srv, urlPath) {
-  runLoad(srv.port, urlPath); // warm-up (JIT, connection setup)
-  const runs = [];
-  for (let r = 0; r < RUNS; r++) {
-    const c0 = cpuTicks(srv.pid);
-    const t0 = process.hrtime.bigint();
-    const { requests, seconds } = runLoad(srv.port, urlPath);
-    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = (cpuTicks(srv.pid) - c0) / CLK_TCK;
-    runs.push({ rps: requests / seconds, cpuUs: (cpu * 1e6) / requests, cores: cpu / wall });
-  }
-  const mid = runs.find((x) => x.rps === median(runs.map((y) => y.rps)));
-  return mid;
+function httpRun(srv, urlPath) {
+  const c0 = cpuTicks(srv.pid);
+  const t0 = process.hrtime.bigint();
+  const { requests, seconds } = runLoad(srv.port, urlPath);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = (cpuTicks(srv.pid) - c0) / CLK_TCK;
+  return { rps: requests / seconds, cpuUs: (cpu * 1e6) / requests, cores: cpu / wall };
+}
+
+const medianRun = (runs) => runs.find((x) => x.rps === median(runs.map((y) => y.rps)));
+
+/** The same load against both servers, alternating round by round so that a machine getting
+ *  faster or slower during the benchmark (shared hosts do) affects both sides alike. */
+async function httpBench(servers, urlPath) {
+  for (const srv of servers) runLoad(srv.port, urlPath); // warm-up (JIT, connection setup)
+  const runs = servers.map(() => []);
+  for (let r = 0; r < RUNS; r++) servers.forEach((srv, i) => runs[i].push(httpRun(srv, urlPath)));
+  return runs.map(medianRun);
 }
 
 let cmdSeq = 0;
 
-/** Every worker runs LOOP_N operations at the same moment; ops/s = all of them / the span. */
-async function loopBench(srv, workers, op, zone = 'one') {
-  const once = async () => {
+/** Every worker runs LOOP_N operations at the same moment; ops/s = all of them / the span.
+ *  Rounds alternate between the servers like httpBench. */
+async function loopBench(servers, op, zone = 'one') {
+  const once = async (srv) => {
     const c = `${op}:${LOOP_N}:${++cmdSeq}:${zone}`;
     await get(srv.port, `/cmd?c=${c}`);
     for (;;) {
@@ -225,41 +244,36 @@ async function loopBench(srv, workers, op, zone = 'one') {
       const t = body.split(' ').map(Number);
       const starts = t.filter((_, i) => i % 2 === 0);
       const ends = t.filter((_, i) => i % 2 === 1);
-      return (workers * LOOP_N) / (Math.max(...ends) - Math.min(...starts));
+      return (srv.workers * LOOP_N) / (Math.max(...ends) - Math.min(...starts));
     }
   };
-  await once();
-  const runs = [];
-  for (let r = 0; r < RUNS; r++) runs.push(await once());
-  return median(runs);
+  for (const srv of servers) await once(srv);
+  const runs = servers.map(() => []);
+  for (let r = 0; r < RUNS; r++) for (let i = 0; i < servers.length; i++) runs[i].push(await once(servers[i]));
+  return runs.map(median);
 }
 
-const results = {};
-for (const workers of [1, 2]) {
-  const srv = await startServer(workers);
-  try {
-    results[workers] = {
-      hello: await httpBench(srv, '/hello'),
-      dict: await httpBench(srv, '/dict'),
-      get: await loopBench(srv, workers, 'get'),
-      set: await loopBench(srv, workers, 'set'),
-      incr: await loopBench(srv, workers, 'incr'),
-      setOwn: await loopBench(srv, workers, 'set', 'own'),
-    };
-  } finally {
-    await srv.stop();
-  }
+// both servers run for the whole benchmark (an idle one costs nothing) so rounds can alternate
+const servers = [await startServer(1), await startServer(2)];
+const metrics = {};
+try {
+  for (const [key, urlPath] of [['hello', '/hello'], ['dict', '/dict'], ['work', '/work']]) metrics[key] = await httpBench(servers, urlPath);
+  for (const [key, op, zone] of [['get', 'get'], ['set', 'set'], ['incr', 'incr'], ['setOwn', 'set', 'own']]) metrics[key] = await loopBench(servers, op, zone);
+} finally {
+  for (const srv of servers) await srv.stop();
 }
+const results = { 1: {}, 2: {} };
+for (const [key, pair] of Object.entries(metrics)) [results[1][key], results[2][key]] = pair;
 
 const f0 = (n) => Math.round(n).toLocaleString('en-US');
 const ratio = (a, b) => (b / a).toFixed(2) + 'x';
 const [one, two] = [results[1], results[2]];
 console.log(`tsresty worker benchmark, node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)} at the end`);
-console.log(`HTTP load: ${haveWrk ? `wrk -t1 -c${CONNS} -d${SECONDS}s (keep-alive)` : `Node load generator in a child process, ${CONNS} keep-alive connections, ${SECONDS}s`}; median of ${RUNS} runs`);
+console.log(`HTTP load: ${haveWrk ? `wrk -t1 -c${CONNS} -d${SECONDS}s (keep-alive)` : `Node load generator in a child process, ${CONNS} keep-alive connections, ${SECONDS}s`}; median of ${RUNS} runs, alternating between the 1- and 2-worker servers`);
 console.log('');
 console.log('HTTP                       1 worker                      2 workers                     2w/1w');
 console.log('                           req/s     CPU-us/req cores    req/s     CPU-us/req cores    req/s');
-for (const [name, key] of [['hello world', 'hello'], ['dict incr+set+get', 'dict']]) {
+for (const [name, key] of [['hello world', 'hello'], ['dict incr+set+get', 'dict'], ['Lua work (format, cjson)', 'work']]) {
   const a = one[key];
   const b = two[key];
   console.log(`${name.padEnd(26)} ${f0(a.rps).padStart(8)}  ${a.cpuUs.toFixed(1).padStart(9)}  ${a.cores.toFixed(2).padStart(5)}    ${f0(b.rps).padStart(8)}  ${b.cpuUs.toFixed(1).padStart(9)}  ${b.cores.toFixed(2).padStart(5)}    ${ratio(a.rps, b.rps)}`);
