@@ -35,20 +35,22 @@ export class LuaVM {
     this.setPackagePath();
   }
 
-  /** lua_package_path semantics: ";;" expands to the default path; ours adds the runtime dir. */
+  /** lua_package_path semantics: ";;" expands to the default path. A Lua path without it still
+   *  gets the runtime dir appended (resty-core.ts then insists, like OpenResty, that the path
+   *  itself finds resty.core); the C path is left as given. */
   private setPackagePath(): void {
     const L = this.L;
     const rt = runtimeDir();
     const defaults = `${rt}/?.lua;${rt}/?/init.lua;./?.lua;./?/init.lua`;
-    const expand = (p: string | null, dflt: string): string => {
+    const expand = (p: string | null, dflt: string, runtime: string): string => {
       if (p == null) return dflt;
       const prefixed = p.replace(/\$prefix/g, this.opts.prefix.replace(/\/$/, ''));
-      return prefixed.includes(';;') ? prefixed.replace(';;', `;${dflt};`) : `${prefixed};${rt}/?.lua`;
+      return prefixed.includes(';;') ? prefixed.replace(';;', `;${dflt};`) : prefixed + runtime;
     };
     lua.lua_getglobal(L, S('package'));
-    pushString(L, expand(this.opts.packagePath, defaults));
+    pushString(L, expand(this.opts.packagePath, defaults, `;${rt}/?.lua`));
     lua.lua_setfield(L, -2, S('path'));
-    pushString(L, expand(this.opts.packageCPath, ''));
+    pushString(L, expand(this.opts.packageCPath, '', ''));
     lua.lua_setfield(L, -2, S('cpath'));
     lua.lua_pop(L, 1);
   }

@@ -208,7 +208,7 @@ function loadRestyCore(L: LuaState, w: any): void {
     ? `local path = ...
        if not package.searchpath("resty.core", path) and not package.preload["resty.core"] then
          local _, err = package.searchpath("resty.core", path)
-         error("module 'resty.core' not found:\n\tno field package.preload['resty.core']" .. err, 0)
+         error("module 'resty.core' not found:\\n\\tno field package.preload['resty.core']" .. err, 0)
        end
        require "resty.core"`
     : 'require "resty.core"';
