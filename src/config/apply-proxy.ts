@@ -26,6 +26,8 @@ function proxyPass(c: BuildCtx, d: Directive): void {
   if (l.pass !== undefined) fail(d, '"proxy_pass" directive is duplicate');
   const src = d.args[0];
   loc.content = proxyHandler;
+  // ngx_http_proxy_pass: "/t" is answered with a 301 to "/t/" when this location is "/t/"
+  if (loc.name.endsWith('/') && (loc.match === 'exact' || loc.match === 'prefix' || loc.match === 'noregex')) loc.autoRedirect = true;
   const cv = compileComplex(src);
   if (cv.constant === null) {
     l.pass = { dynamic: cv, url: null, location: '', source: src };

@@ -39,6 +39,10 @@ export interface LocSettings {
   keepaliveRequests: number;
   serverTokens: 'on' | 'off' | 'build';
   chunkedTransferEncoding: boolean;
+  /** absolute_redirect / server_name_in_redirect / port_in_redirect */
+  absoluteRedirect: boolean;
+  serverNameInRedirect: boolean;
+  portInRedirect: boolean;
   postponeOutput: number;
   errorPages: Map<number, { uri: string; overwrite: number | null }>;
   addHeaders: { name: string; value: ScriptOp | string; always: boolean }[];
@@ -86,6 +90,9 @@ export interface LocationConf {
   s: LocSettings;
   file: string;
   line: number;
+  /** a request for the name without its trailing "/" is redirected here (nginx's auto_redirect,
+   *  set by proxy_pass on a location whose name ends with "/") */
+  autoRedirect?: boolean;
 }
 
 export interface ListenConf {

@@ -15,8 +15,12 @@ export class ResponseHeaders {
   noDate = false;
   /** flat [name, value, name, value, ...] */
   list: string[] = [];
+  /** the Location was set by a core redirect (r->headers_out.location): a relative one is made
+   *  absolute when the main response's header goes out (absolute_redirect) */
+  coreLocation = false;
 
   reset(): void {
+    this.coreLocation = false;
     this.contentType = null;
     this.contentLength = -1;
     this.noServer = false;
@@ -38,10 +42,25 @@ export class ResponseHeaders {
       return;
     }
     this.remove(lc);
+    if (lc === 'location') this.coreLocation = false;
     if (values === null) return;
     if (typeof values === 'string') this.list.push(name, values);
     else if (SINGLETON.has(lc) && values.length > 0) this.list.push(name, values[values.length - 1]);
     else for (const v of values) this.list.push(name, v);
+  }
+
+  /** A redirect by the core (static directory, return, rewrite, auto_redirect), unlike
+   *  ngx.redirect, which lua-nginx-module keeps out of r->headers_out.location on purpose. */
+  setRedirect(location: string): void {
+    this.set('Location', location);
+    this.coreLocation = true;
+  }
+
+  /** The first value of a header (lower-case name), or null. */
+  first(lc: string): string | null {
+    const l = this.list;
+    for (let i = 0; i < l.length; i += 2) if (l[i].toLowerCase() === lc) return l[i + 1];
+    return null;
   }
 
   /** Append one more value (add_header, more_set_headers appends for multi headers). */

@@ -2,6 +2,8 @@
 // "=" exact match wins at once; otherwise the longest prefix match is remembered ("^~" stops the
 // search there); nested locations of that prefix are searched next, then regex locations in
 // config order (nested ones before their parent's siblings); a matching regex wins over the prefix.
+// A URI one "/" short of a proxied location's name (auto_redirect) gets that location flagged in
+// req.autoRedirect unless a location has exactly the URI's name; regexes are not tried then.
 import type { LocationConf, ServerConf } from '../config/model.js';
 import type { Request } from './request.js';
 
@@ -13,6 +15,7 @@ export function findLocation(req: Request): LocationConf | null {
 
 function search(req: Request, locs: LocationConf[], uri: string): LocationConf | null {
   let best: LocationConf | null = null;
+  let redirect: LocationConf | null = null;
   for (let i = 0; i < locs.length; i++) {
     const l = locs[i];
     if (l.match === 'exact') {
@@ -20,6 +23,11 @@ function search(req: Request, locs: LocationConf[], uri: string): LocationConf |
     } else if (l.match === 'prefix' || l.match === 'noregex') {
       if (uri.startsWith(l.name) && (best === null || l.name.length > best.name.length)) best = l;
     }
+    if (l.autoRedirect === true && l.name.length === uri.length + 1 && l.name.startsWith(uri)) redirect = l;
+  }
+  if (redirect !== null && (best === null || best.name.length < uri.length)) {
+    req.autoRedirect = true;
+    return redirect;
   }
   if (best !== null) {
     if (best.children.length > 0) {

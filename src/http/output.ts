@@ -68,7 +68,22 @@ export function sendHeader(req: Request): void {
     req.ext.filterStatus = undefined;
     if (filterFinalize(req, fs)) return;
   }
+  if (h.coreLocation && req.main === req) absoluteLocation(req);
   req.sink.sendHeader(req, req.framing);
+}
+
+/** ngx_http_header_filter: a core redirect to "/path" becomes scheme://host[:port]/path, host being
+ *  the request's Host (or the server name with server_name_in_redirect, or the local address). */
+function absoluteLocation(req: Request): void {
+  const h = req.headersOut;
+  const s = req.loc.s;
+  const loc = h.first('location');
+  if (!s.absoluteRedirect || loc === null || loc.charCodeAt(0) !== 47) return;
+  // tsresty serves plain HTTP only ($scheme is always "http")
+  const host = s.serverNameInRedirect ? req.server.primaryName : req.headerIn('host') !== null ? req.hostVar() : req.conn.localAddress;
+  const port = req.conn.localPort;
+  const showPort = s.portInRedirect && port !== 80;
+  h.set('Location', `http://${host}${showPort ? ':' + port : ''}${loc}`);
 }
 
 /** ngx_http_filter_finalize_request: a header filter (ngx.exit in header_filter_by_lua, a failed

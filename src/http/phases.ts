@@ -127,8 +127,15 @@ function serverRewrite(req: Request): StepResult {
 
 function findConfig(req: Request): StepResult {
   // no location matched: nginx keeps the server's own configuration (static files from its root)
+  req.autoRedirect = false;
   const loc = findLocation(req) ?? req.server.root;
   req.loc = loc;
+  if (req.autoRedirect) {
+    // ngx_http_core_find_config_phase: Location is the location's (escaped) name plus the args
+    req.headersOut.setRedirect(`${encodeURI(loc.name)}${req.args ? '?' + req.args : ''}`);
+    finalize(req, 301);
+    return DONE;
+  }
   if (loc.s.internal && !req.internal) {
     finalize(req, 404);
     return DONE;

@@ -73,6 +73,8 @@ export class Request implements LogContext {
   phase = 0;
   step = 0;
   captures: (string | undefined)[] | null = null;
+  /** location matching chose a proxied "/name/" for the URI "/name": answer 301 (auto_redirect) */
+  autoRedirect = false;
   vars = new Map<string, string | null>();
   // body
   body: Buffer | null = null;

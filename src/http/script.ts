@@ -82,7 +82,7 @@ function doReturn(req: Request, code: number, text: Complex | null): ScriptResul
   }
   const value = text ? evalComplex(req, text) : null;
   if (code >= 301 && code <= 308 && code !== 304 && value !== null) {
-    req.headersOut.set('Location', value);
+    req.headersOut.setRedirect(value);
     finalize(req, code);
     return ScriptResult.Done;
   }
@@ -101,7 +101,7 @@ function doRewrite(req: Request, op: Extract<ScriptOp, { op: 'rewrite' }>): Scri
   let target = evalComplex(req, op.replacement);
   if (op.redirect) {
     if (!op.noArgs && req.args && !target.includes('?')) target += '?' + req.args;
-    req.headersOut.set('Location', target);
+    req.headersOut.setRedirect(target);
     finalize(req, op.flag === 'permanent' ? 301 : 302);
     return ScriptResult.Done;
   }

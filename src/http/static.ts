@@ -45,7 +45,7 @@ export function serveStatic(req: Request): void {
     return;
   }
   if (st.isDirectory()) {
-    req.headersOut.set('Location', `${req.uri}/${req.args ? '?' + req.args : ''}`);
+    req.headersOut.setRedirect(`${req.uri}/${req.args ? '?' + req.args : ''}`);
     finalize(req, 301);
     return;
   }
