@@ -16,6 +16,7 @@ import { tryFiles } from './try-files.js';
 import { serveStatic } from './static.js';
 import { logError, Level } from '../log/errorlog.js';
 import { startSubrequest } from './subrequest.js';
+import { escapeUriString } from '../ngx/codec.js';
 
 export const NEXT = 0;
 export const AGAIN = 1;
@@ -132,7 +133,7 @@ function findConfig(req: Request): StepResult {
   req.loc = loc;
   if (req.autoRedirect) {
     // ngx_http_core_find_config_phase: Location is the location's (escaped) name plus the args
-    req.headersOut.setRedirect(`${encodeURI(loc.name)}${req.args ? '?' + req.args : ''}`);
+    req.headersOut.setRedirect(`${escapeUriString(loc.name)}${req.args ? '?' + req.args : ''}`);
     finalize(req, 301);
     return DONE;
   }

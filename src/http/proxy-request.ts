@@ -8,6 +8,7 @@ import { evalComplex } from './complex.js';
 import { parseProxyUrl, type ProxyConf, type ProxyPass, type ProxyUrl } from './proxy-conf.js';
 import { upstreamGroup, implicitGroup, type PeerGroup } from './proxy-peers.js';
 import type { UpstreamConf } from '../config/model.js';
+import { escapeUriString } from '../ngx/codec.js';
 
 export interface Target {
   url: ProxyUrl;
@@ -51,21 +52,6 @@ export function resolveTarget(req: Request, pass: ProxyPass): Target | string {
   return { url: u, group: groupOf(req, u), dynamic: true };
 }
 
-// ngx_escape_uri(NGX_ESCAPE_URI): controls, space, '#', '%', '?', DEL and bytes >= 0x80
-const HEX = '0123456789ABCDEF';
-function escapeUri(s: string): string {
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x20 || c === 0x23 || c === 0x25 || c === 0x3f || c >= 0x7f) {
-      out += s.slice(from, i) + '%' + HEX[c >> 4] + HEX[c & 15];
-      from = i + 1;
-    }
-  }
-  return from === 0 ? s : out + s.slice(from);
-}
-
 function parsedPath(req: Request): string | null {
   const raw = req.unparsedUri;
   const q = raw.indexOf('?');
@@ -95,7 +81,7 @@ export function requestUri(req: Request, pass: ProxyPass, t: Target): string {
   const internal = req.internal || req !== req.main || path !== req.uri;
   let out = validLocation ? vuri : '';
   const tail = req.uri.slice(locLen);
-  out += quoted || internal ? escapeUri(tail) : tail;
+  out += quoted || internal ? escapeUriString(tail) : tail;
   if (req.args.length > 0) out += '?' + req.args;
   return out;
 }

@@ -8,6 +8,7 @@ import { evalComplex, type Complex } from './complex.js';
 import { getVariable, setVariable } from './variables.js';
 import { finalize } from './output.js';
 import { logError, Level } from '../log/errorlog.js';
+import { fsPath } from './static.js';
 
 export const enum ScriptResult {
   Continue = 0,
@@ -140,7 +141,7 @@ export function testCond(req: Request, c: Cond): boolean {
     case 'file': {
       let ok = false;
       try {
-        const st = fs.statSync(v);
+        const st = fs.statSync(fsPath(v));
         ok = c.test === 'f' ? st.isFile() : c.test === 'd' ? st.isDirectory() : c.test === 'x' ? (st.mode & 0o111) !== 0 : true;
       } catch {
         ok = false;

@@ -5,6 +5,7 @@ import { finalize, output, sendHeader, endRequest } from './output.js';
 import { httpTimeString } from '../ngx/timefmt.js';
 import { logError, Level } from '../log/errorlog.js';
 import { internalRedirect } from './phases.js';
+import { escapeUriString } from '../ngx/codec.js';
 
 /** nginx's built-in types when no `types` block is configured. */
 const DEFAULT_TYPES = new Map([
@@ -14,6 +15,12 @@ const DEFAULT_TYPES = new Map([
   ['jpg', 'image/jpeg'],
   ['jpeg', 'image/jpeg'],
 ]);
+
+/** URIs and the configuration are byte strings (latin1): the file system gets those bytes, not
+ *  their UTF-8 re-encoding ("/t/%E4%B8%AD" is the file whose name is those three bytes). */
+export function fsPath(p: string): Buffer {
+  return Buffer.from(p, 'latin1');
+}
 
 export function contentTypeFor(req: Request, path: string): string {
   const slash = path.lastIndexOf('/');
@@ -39,13 +46,14 @@ export function serveStatic(req: Request): void {
   const path = req.mapUriToPath(req.uri);
   let st: fs.Stats;
   try {
-    st = fs.statSync(path);
+    st = fs.statSync(fsPath(path));
   } catch (e) {
     notFound(req, path, e as NodeJS.ErrnoException);
     return;
   }
   if (st.isDirectory()) {
-    req.headersOut.setRedirect(`${req.uri}/${req.args ? '?' + req.args : ''}`);
+    // ngx_http_static_handler escapes the (decoded) URI it redirects to
+    req.headersOut.setRedirect(`${escapeUriString(req.uri)}/${req.args ? '?' + req.args : ''}`);
     finalize(req, 301);
     return;
   }
@@ -60,13 +68,13 @@ function serveIndex(req: Request): void {
   const dir = req.mapUriToPath(req.uri);
   for (const name of req.loc.s.index) {
     const p = dir + name;
-    if (fs.existsSync(p)) {
+    if (fs.existsSync(fsPath(p))) {
       // nginx's index module does an internal redirect to the index file's URI
       internalRedirect(req, req.uri + name, req.hasArgs ? req.args : null);
       return;
     }
   }
-  if (!fs.existsSync(dir)) {
+  if (!fs.existsSync(fsPath(dir))) {
     notFound(req, dir + req.loc.s.index[0], { code: 'ENOENT' } as NodeJS.ErrnoException);
     return;
   }
@@ -95,13 +103,13 @@ function sendFile(req: Request, path: string, st: fs.Stats): void {
     return;
   }
   if (st.size <= 1 << 20) {
-    const data = fs.readFileSync(path);
+    const data = fs.readFileSync(fsPath(path));
     output(req, data, true);
     endRequest(req);
     return;
   }
   sendHeader(req);
-  const stream = fs.createReadStream(path, { highWaterMark: 1 << 16 });
+  const stream = fs.createReadStream(fsPath(path), { highWaterMark: 1 << 16 });
   stream.on('data', (c) => output(req, c as Buffer, false));
   stream.on('end', () => {
     output(req, null, true);

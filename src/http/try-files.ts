@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import type { Request } from './request.js';
 import { compileComplex, evalComplex } from './complex.js';
+import { fsPath } from './static.js';
 import { finalize } from './output.js';
 import { internalRedirect, namedRedirect } from './phases.js';
 
@@ -19,7 +20,7 @@ export function tryFiles(req: Request, list: string[]): boolean {
     const dir = name.endsWith('/');
     const path = req.mapUriToPath(dir ? name.slice(0, -1) : name);
     try {
-      const st = fs.statSync(path);
+      const st = fs.statSync(fsPath(path));
       if (dir ? st.isDirectory() : st.isFile()) {
         req.uri = name;
         return true;

@@ -167,6 +167,22 @@ export function escapeUri(b: Uint8Array, map: Uint8Array = ESCAPE_MAPS[ESCAPE_UR
   return out;
 }
 
+/** ngx_escape_uri(NGX_ESCAPE_URI) over a latin1 (byte) string: controls, space, '#', '%', '?', DEL
+ *  and bytes >= 0x80 (proxy_pass URIs, redirect Locations built from a decoded URI). */
+export function escapeUriString(s: string): string {
+  const map = ESCAPE_MAPS[0];
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) & 0xff;
+    if (map[c]) {
+      out += s.slice(from, i) + '%' + HEX_UPPER[c >> 4] + HEX_UPPER[c & 15];
+      from = i + 1;
+    }
+  }
+  return from === 0 ? s : out + s.slice(from);
+}
+
 function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   const l = c | 32;

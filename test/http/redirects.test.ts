@@ -23,7 +23,7 @@ beforeAll(async () => {
         location = /sub { content_by_lua_block {
             local res = ngx.location.capture("/ret")
             ngx.say(res.status, " ", res.header["Location"])
-        } }`);
+        } }`, { files: { 't/\u4e2d\u6587 x/index.html': 'dir' } });
 });
 afterAll(async () => {
   await srv?.stop();
@@ -58,6 +58,12 @@ describe('absolute_redirect', () => {
   it('makes the relative Location of return and rewrite absolute with the Host and the port', async () => {
     expect(location(await srv.request('/ret'))).toBe(`http://localhost:${srv.port}/target`);
     expect(location(await srv.request('/rw'))).toBe(`http://localhost:${srv.port}/target?a=1`);
+  });
+
+  it('escapes the decoded URI of a static directory redirect like ngx_http_static_handler', async () => {
+    const r = await srv.request('/t/%E4%B8%AD%E6%96%87%20x?k=v');
+    expect(r.status).toBe(301);
+    expect(location(r)).toBe(`http://localhost:${srv.port}/t/%E4%B8%AD%E6%96%87%20x/?k=v`);
   });
 
   it('honours absolute_redirect off, server_name_in_redirect and port_in_redirect', async () => {
