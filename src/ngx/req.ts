@@ -1,4 +1,5 @@
 // ngx.req.*: the request line, headers, URI args and body (ngx_http_lua_req*.c).
+import * as fs from 'node:fs';
 import { lua, lauxlib } from '../lua/fengari.js';
 import { S, luaError, bytesToLatin1, pushLatin1, pushString, type LuaState, type JsFn } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
@@ -174,6 +175,23 @@ const api: Record<string, JsFn> = {
     replaceHeader(req, 'Content-Length', String(req.body.length));
     return 0;
   },
+  set_body_file(L) {
+    const req = reqOf(L, BODY_CTX);
+    const n = lua.lua_gettop(L);
+    if (n !== 1 && n !== 2) luaError(L, `expecting 1 or 2 arguments but seen ${n}`);
+    if (!req.bodyRead) luaError(L, 'request body not read yet');
+    const name = bytesToLatin1(lauxlib.luaL_checklstring(L, 1));
+    const clean = n === 2 && lua.lua_toboolean(L, 2);
+    const size = bodyFileSize(name);
+    if (size < 0) luaError(L, `open() "${name}" failed`);
+    // the previous body file goes first if it was ours to remove (a temporary file, or clean)
+    if (req.bodyFile !== null) removeBodyFile(req);
+    req.body = null;
+    req.bodyFile = name;
+    if (clean) req.ext.removeBodyFile = name;
+    replaceHeader(req, 'Content-Length', String(size));
+    return 0;
+  },
   set_uri(L) {
     const req = reqOf(L, BODY_CTX | Ctx.set | Ctx.header_filter);
     const uri = bytesToLatin1(lauxlib.luaL_checklstring(L, 1));
@@ -223,6 +241,16 @@ const api: Record<string, JsFn> = {
   },
   socket: reqSocket,
 };
+
+/** Size of a regular file, -1 when it cannot be opened (ngx_open_cached_file's check). */
+function bodyFileSize(name: string): number {
+  try {
+    const st = fs.statSync(Buffer.from(name, 'latin1'));
+    return st.isFile() ? st.size : -1;
+  } catch {
+    return -1;
+  }
+}
 
 const warnedLocations = new WeakSet<object>();
 
