@@ -9,6 +9,7 @@ import type { LocationConf, ServerConf } from './model.js';
 import { compileComplex } from '../http/complex.js';
 import { compileConfigRegex } from './regex.js';
 import type { Cond, ScriptOp } from '../http/script.js';
+import { parseValidReferers } from '../http/referer.js';
 import * as os from 'node:os';
 
 function script(c: BuildCtx): ScriptOp[] {
@@ -284,6 +285,7 @@ defineDirectives({
   auth_request: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).authRequest = d.args[0] === 'off' ? null : d.args[0]; },
   charset_types: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).charsetTypes = d.args.map((t) => t.toLowerCase()); },
   try_files: (c, d) => { s(c).tryFiles = d.args.map(bin); },
+  valid_referers: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).validReferers = parseValidReferers(d.args, (re) => compileConfigRegex(d, re, true)); },
   // rewrite module
   set: (c, d) => {
     if (!d.args[0].startsWith('$')) fail(d, `invalid variable name "${d.args[0]}"`);

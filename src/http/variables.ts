@@ -2,6 +2,7 @@
 // Values are binary strings (latin1), null when the variable is "not found" (nil in Lua).
 import * as os from 'node:os';
 import { httpTimeString, localLogTime, iso8601Local } from '../ngx/timefmt.js';
+import { invalidReferer, type RefererRules } from './referer.js';
 
 type Getter = (req: any) => string | null;
 type Setter = (req: any, v: string | null) => void;
@@ -170,6 +171,7 @@ defineVariable('content_type', S((r) => headerIn(r, 'content_type')));
 defineVariable('content_length', S((r) => headerIn(r, 'content_length')));
 defineVariable('request_body', S((r) => r.requestBodyString()));
 defineVariable('request_body_file', S((r) => r.bodyFile ?? null));
+defineVariable('invalid_referer', S((r) => invalidReferer(r.loc.s.ext.validReferers as RefererRules | undefined, r.headerIn('referer'), r.server)));
 defineVariable('document_root', S((r) => r.loc.s.root));
 defineVariable('realpath_root', S((r) => r.loc.s.root));
 defineVariable('request_filename', S((r) => r.mapUriToPath(r.uri)));
