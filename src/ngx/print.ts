@@ -55,10 +55,10 @@ function typeName(L: LuaState, idx: number): string {
   return t === lua.LUA_TLIGHTUSERDATA ? 'userdata' : Buffer.from(lua.lua_typename(L, t)).toString();
 }
 
-/** Length of an array table; raises lua-nginx-module's "non-array table found" otherwise. */
+/** Length of an array table: its largest positive integer key (holes print as "nil", like
+ *  ngx_http_lua_calc_strlen_in_table); raises "non-array table found" for any other key. */
 function arrayLength(L: LuaState, abs: number, fname: string): number {
   let max = 0;
-  let count = 0;
   lua.lua_pushnil(L);
   while (lua.lua_next(L, abs) !== 0) {
     lua.lua_pop(L, 1);
@@ -69,11 +69,6 @@ function arrayLength(L: LuaState, abs: number, fname: string): number {
       luaError(L, `bad argument #1 to '${fname}' (non-array table found)`);
     }
     if (k > max) max = k;
-    count++;
-  }
-  if (max !== count) {
-    sink.len = 0;
-    luaError(L, `bad argument #1 to '${fname}' (non-array table found)`);
   }
   return max;
 }
