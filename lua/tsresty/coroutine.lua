@@ -65,3 +65,21 @@ if thread_status then
   end
 end
 status = coroutine.status
+
+-- lua-nginx-module replaces the coroutine table with one holding exactly these 16 entries: running,
+-- the originals as _create/_wrap/_resume/_yield/_status, the request-aware versions as
+-- __create/__wrap/__resume/__yield/__status and under the plain names (no isyieldable), and code
+-- that walks the table or reaches for the raw functions sees the same.
+do
+  local api = {
+    running = raw_running,
+    _create = raw_create, _wrap = raw_wrap, _resume = raw_resume, _yield = raw_yield, _status = raw_status,
+    __create = coroutine.create, __wrap = coroutine.wrap, __resume = coroutine.resume,
+    __yield = coroutine.yield, __status = coroutine.status,
+  }
+  for _, k in ipairs({ "create", "wrap", "resume", "yield", "status" }) do
+    api[k] = api["__" .. k]
+  end
+  coroutine = api
+  package.loaded.coroutine = api
+end

@@ -54,6 +54,15 @@ beforeAll(async () => {
             access_by_lua_block { ngx.ctx.n = ngx.ctx.n + 1 }
             content_by_lua_block { ngx.say("ctx ", ngx.ctx.n) }
         }
+        location /co-table {
+            content_by_lua_block {
+                local keys = {}
+                for k in pairs(coroutine) do keys[#keys + 1] = k end
+                table.sort(keys)
+                local co = coroutine._create(function(a) return coroutine._yield(a + 1) end)
+                ngx.say(#keys, " ", table.concat(keys, ","), " ", select(2, coroutine._resume(co, 1)))
+            }
+        }
         location /say {
             content_by_lua_block {
                 ngx.say("a", 1, " ", 2.5, " ", true, " ", nil, " ", ngx.null, " ", { "x", { "y", "z" } }, " ", { "h", nil, false })
@@ -155,6 +164,12 @@ describe('ngx.ctx and output', () => {
   it('ngx.ctx lives across the phases of one request', async () => {
     expect((await srv.request('/ctx')).body).toBe('ctx 2\n');
   });
+  it('replaces the coroutine table like lua-nginx-module (16 entries, raw functions under _name)', async () => {
+    expect((await srv.request('/co-table')).body).toBe(
+      '16 __create,__resume,__status,__wrap,__yield,_create,_resume,_status,_wrap,_yield,create,resume,running,status,wrap,yield 2\n',
+    );
+  });
+
   it('say/print format values like OpenResty, flush and eof work', async () => {
     const r = await srv.request('/say');
     // a hole in an array table prints "nil" (lua-nginx-module walks 1..max key)
