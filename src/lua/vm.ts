@@ -25,6 +25,13 @@ export interface VmOptions {
   prefix: string;
 }
 
+/** "$prefix" and "${prefix}" in lua_package_path: nginx's prefix, which always ends with "/"
+ *  (so "${prefix}lib/?.lua" and "$prefix/lib/?.lua" both work, the latter with "//"). */
+export function expandPrefix(path: string, prefix: string): string {
+  const p = prefix.endsWith('/') ? prefix : prefix + '/';
+  return path.replace(/\$\{prefix\}|\$prefix/g, () => p);
+}
+
 export class LuaVM {
   readonly L: LuaState;
   private readonly chunkRefs = new Map<string, number>();
@@ -44,7 +51,7 @@ export class LuaVM {
     const defaults = `${rt}/?.lua;${rt}/?/init.lua;./?.lua;./?/init.lua`;
     const expand = (p: string | null, dflt: string, runtime: string): string => {
       if (p == null) return dflt;
-      const prefixed = p.replace(/\$prefix/g, this.opts.prefix.replace(/\/$/, ''));
+      const prefixed = expandPrefix(p, this.opts.prefix);
       return prefixed.includes(';;') ? prefixed.replace(';;', `;${dflt};`) : prefixed + runtime;
     };
     lua.lua_getglobal(L, S('package'));

@@ -8,7 +8,7 @@ import { S, pushBytes, pushString, luaError, type LuaState } from '../lua/bridge
 import { defineNgxApi, definePreload } from './registry.js';
 import { currentKind } from './context.js';
 import { errorLog, Level } from '../log/errorlog.js';
-import { runtimeDir } from '../lua/vm.js';
+import { runtimeDir, expandPrefix } from '../lua/vm.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -215,8 +215,7 @@ function loadRestyCore(L: LuaState, w: any): void {
   const b = Buffer.from(code);
   let st = lauxlib.luaL_loadbuffer(L, b, b.length, S('=resty.core loader'));
   if (st === lua.LUA_OK) {
-    const prefix = String(w?.conf?.prefix ?? '').replace(/\/$/, '');
-    pushString(L, (configured ?? '').replace(/\$prefix/g, prefix));
+    pushString(L, expandPrefix(configured ?? '', String(w?.conf?.prefix ?? '')));
     st = lua.lua_pcall(L, 1, 0, 0);
   }
   if (st !== lua.LUA_OK) {

@@ -12,18 +12,18 @@ describe('package paths', () => {
   let srv: TestServer;
 
   beforeAll(async () => {
-    srv = await startServer(show, { http: `lua_package_path '$prefix/lib/?.lua;;'; lua_package_cpath '$prefix/lib/?.so';` });
+    srv = await startServer(show, { http: "lua_package_path '${prefix}lib/?.lua;;'; lua_package_cpath '$prefix/lib/?.so';" });
   });
   afterAll(async () => {
     await srv?.stop();
   });
 
-  it('expands ";;" in the Lua path to the defaults and takes the C path as given', async () => {
+  it('expands ";;" to the defaults and "${prefix}" / "$prefix" to the prefix (with its "/"); the C path is otherwise as given', async () => {
     const [path, cpath] = (await srv.request('/paths')).body.split('\n');
     const prefix = srv.prefix.replace(/\/$/, '');
     expect(path.startsWith(`${prefix}/lib/?.lua;`)).toBe(true);
     expect(path).toContain('/lua/?/init.lua');
-    expect(cpath).toBe(`${prefix}/lib/?.so`);
+    expect(cpath).toBe(`${prefix}//lib/?.so`);
   });
 
   it('refuses to start when a Lua path without ";;" cannot find resty.core, naming the places it looked', async () => {
