@@ -99,9 +99,16 @@ const entryHost: TaskHost = {
     const r = entryResult(req, task.kind, end, err);
     task.reported = true;
     if (task.syncStart) task.result = r;
+    // a handler that ran first in its phase (*_by_lua_no_postpone) hands over to the phase's other
+    // handlers: re-enter the phase at its next step instead of moving to the next phase
+    else if (r === NEXT && ranFirstInPhase(req, task.kind)) resumePhases(req, AGAIN);
     else if (r !== AGAIN) resumePhases(req, r as 0 | 1 | 2);
   },
 };
+
+function ranFirstInPhase(req: Request, phase: string): boolean {
+  return (phase === 'rewrite' && req.loc.s.luaRewriteNoPostpone) || (phase === 'access' && req.loc.s.luaAccessNoPostpone);
+}
 
 function entryResult(req: Request, phase: string, end: TaskEnd, err: string | null): number {
   if (req.finalized) return DONE;

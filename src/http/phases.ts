@@ -158,10 +158,22 @@ function findConfig(req: Request): StepResult {
  *  before rewrite_by_lua (headers-more's more_set_input_headers postpones itself there). */
 export const rewriteTail: ((req: Request) => void)[] = [];
 
+// rewrite_by_lua runs last in the rewrite phase, after the rewrite module's script and other
+// modules' handlers, unless rewrite_by_lua_no_postpone puts it first (lua-nginx-module moves its
+// handler to the front of the phase's handler list).
 function rewrite(req: Request): StepResult {
+  const first = req.loc.s.luaRewriteNoPostpone;
   if (req.step === 0) {
     req.step = 1;
     req.uriChanged = false;
+    const code = req.loc.s.luaHandlers.rewrite;
+    if (first && code) {
+      const r = runLuaPhase(req, code, 'rewrite');
+      if (r !== NEXT) return r; // finished synchronously: go on with the phase
+    }
+  }
+  if (req.step === 1) {
+    req.step = 2;
     if (req.loc.script.length > 0) {
       const r = runScript(req, req.loc.script);
       if (r === ScriptResult.Done) return DONE;
@@ -169,10 +181,10 @@ function rewrite(req: Request): StepResult {
     for (let i = 0; i < rewriteTail.length; i++) rewriteTail[i](req);
     if (req.finalized) return DONE;
   }
-  if (req.step === 1) {
-    req.step = 2;
+  if (req.step === 2) {
+    req.step = 3;
     const code = req.loc.s.luaHandlers.rewrite;
-    if (code && !req.uriChanged) return runLuaPhase(req, code, 'rewrite');
+    if (!first && code && !req.uriChanged) return runLuaPhase(req, code, 'rewrite');
   }
   return NEXT;
 }
@@ -202,9 +214,19 @@ function access(req: Request): StepResult {
     // subrequests skip the access phase in nginx (ngx_http_core_access_phase: r != r->main)
     return NEXT;
   }
+  const first = req.loc.s.luaAccessNoPostpone;
   if (req.step === 0) {
+    // access_by_lua_no_postpone: access_by_lua before allow/deny and auth_request
     req.step = 1;
     req.ext.accessCode = 0;
+    const code = req.loc.s.luaHandlers.access;
+    if (first && code) {
+      const r = runLuaPhase(req, code, 'access');
+      if (r !== NEXT) return r;
+    }
+  }
+  if (req.step === 1) {
+    req.step = 2;
     const rc = checkAccessRules(req);
     if (req.loc.s.satisfyAny) {
       // satisfy any: one handler granting access is enough, a denial only counts at the end
@@ -215,15 +237,15 @@ function access(req: Request): StepResult {
       return DONE;
     }
   }
-  if (req.step === 1) {
-    req.step = 2;
+  if (req.step === 2) {
+    req.step = 3;
     const uri = req.loc.s.ext.authRequest as string | null | undefined;
     if (uri) return authRequest(req, uri);
   }
-  if (req.step === 2) {
-    req.step = 3;
+  if (req.step === 3) {
+    req.step = 4;
     const code = req.loc.s.luaHandlers.access;
-    if (code) return runLuaPhase(req, code, 'access');
+    if (!first && code) return runLuaPhase(req, code, 'access');
   }
   return NEXT;
 }
