@@ -77,6 +77,9 @@ export interface ResponseFraming {
   chunked?: boolean;
   /** close the connection after this response (Connection: close) */
   close?: boolean;
+  /** no body goes out (nginx's header_only): the core's method is HEAD, which ngx.req.set_method may
+   *  have changed from the request line's; default: the request line's method is HEAD */
+  headOnly?: boolean;
   /** index in `headers` (even) where Content-Length goes; default: after all headers */
   lengthAt?: number;
   /** index in `headers` (even) for Transfer-Encoding/Connection/Keep-Alive; default: after all */

@@ -333,6 +333,7 @@ const mainSink: OutputSink = {
       contentLength: h.contentLength >= 0 ? h.contentLength : undefined,
       chunked: req.loc.s.chunkedTransferEncoding,
       close: framing === Framing.Close || req.worker.exiting,
+      headOnly: req.method === 'HEAD',
       lengthAt: flat.lengthAt,
       connectionAt: flat.connectionAt,
     });

@@ -54,6 +54,10 @@ beforeAll(async () => {
             access_by_lua_block { ngx.ctx.n = ngx.ctx.n + 1 }
             content_by_lua_block { ngx.say("ctx ", ngx.ctx.n) }
         }
+        location /set-method {
+            rewrite_by_lua_block { ngx.req.set_method(ngx.var.arg_m == "HEAD" and ngx.HTTP_HEAD or ngx.HTTP_GET) }
+            content_by_lua_block { ngx.say("method: ", ngx.req.get_method()) }
+        }
         location /co-table {
             content_by_lua_block {
                 local keys = {}
@@ -164,6 +168,14 @@ describe('ngx.ctx and output', () => {
   it('ngx.ctx lives across the phases of one request', async () => {
     expect((await srv.request('/ctx')).body).toBe('ctx 2\n');
   });
+  it('answers with or without a body by the method set with ngx.req.set_method, not the request line', async () => {
+    const head = await srv.request('HEAD /set-method?m=GET HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    expect(head.body).toBe('method: GET\n');
+    const get = await srv.request('GET /set-method?m=HEAD HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    expect(get.status).toBe(200);
+    expect(get.body).toBe('');
+  });
+
   it('replaces the coroutine table like lua-nginx-module (16 entries, raw functions under _name)', async () => {
     expect((await srv.request('/co-table')).body).toBe(
       '16 __create,__resume,__status,__wrap,__yield,_create,_resume,_status,_wrap,_yield,create,resume,running,status,wrap,yield 2\n',

@@ -253,7 +253,7 @@ export class Http1Exchange implements Exchange {
     this.status = status;
     const h = this.head;
     // nginx: HEAD, 204 and 304 never carry a body (header_only); nor do 1xx
-    this.headOnly = h.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    this.headOnly = (framing.headOnly ?? h.method === 'HEAD') || status === 204 || status === 304 || status < 200;
     let keep = h.keepAlive && !framing.close && !this.forceClose && this.host.keepAliveAllowed() &&
       !this.bodyNeverAsked();
     let length = framing.contentLength ?? -1;
