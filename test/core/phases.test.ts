@@ -131,6 +131,8 @@ describe('phases', () => {
     const log = srv.errorLog();
     expect(log).toMatch(/\[error\] .*lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):2: kaboom\nstack traceback:/);
     expect(log).toMatch(/request: "GET \/boom HTTP\/1\.1"/);
+    // frames are named the LuaJIT way ("function 'inner'", not Lua 5.3's "local 'inner'")
+    expect(log).toMatch(/content_by_lua\(nginx\.conf:\d+\):2: in function 'inner'/);
     const again = await srv.request('/exit-ok');
     expect(again.status).toBe(200);
   });
