@@ -91,10 +91,9 @@ function emit(L: LuaState, newline: boolean, fname: string): number {
     return outputError(L);
   }
   if (req.ext.rawReqSocket) {
-    // ngx.req.socket(true) took the connection over: output goes through that socket only
+    // output goes through that socket only
     sink.len = 0;
-    lua.lua_pushnil(L);
-    pushString(L, 'raw request socket acquired');
+    rawSocketTaken(L, req);
     return 2;
   }
   if (req.method === 'HEAD' && req.headerSent) {
@@ -131,9 +130,18 @@ function ngxPrint(L: LuaState): number {
   return emit(L, false, 'print');
 }
 
+function rawSocketTaken(L: LuaState, req: { ext: Record<string, unknown> }): boolean {
+  if (!req.ext.rawReqSocket) return false;
+  // ngx.req.socket(true) took the connection over: the output API has no say any more
+  lua.lua_pushnil(L);
+  pushString(L, 'raw request socket acquired');
+  return true;
+}
+
 function ngxFlush(L: LuaState): number {
   checkContext(L, OUTPUT_CTX);
   const req = getRequest(L);
+  if (rawSocketTaken(L, req)) return 2;
   if (req.finished || req.ext.eofSeen) {
     lua.lua_pushnil(L);
     pushString(L, 'seen eof');
@@ -170,6 +178,7 @@ function ngxFlush(L: LuaState): number {
 function ngxEof(L: LuaState): number {
   checkContext(L, OUTPUT_CTX);
   const req = getRequest(L);
+  if (rawSocketTaken(L, req)) return 2;
   if (req.ext.eofSeen) {
     lua.lua_pushnil(L);
     pushString(L, 'seen eof');

@@ -112,6 +112,7 @@ beforeAll(async () => {
             local sock, err = ngx.req.socket(true)
             if not sock then ngx.log(ngx.ERR, "no raw socket: ", err) return end
             ngx.log(ngx.WARN, "dup: ", select(2, ngx.req.socket(true)))
+            ngx.log(ngx.WARN, "say/flush/eof: ", select(2, ngx.say("x")), "|", select(2, ngx.flush()), "|", select(2, ngx.eof()))
             local line = sock:receive()
             sock:send("HTTP/1.1 200 OK\\r\\nContent-Length: " .. (#line + 6) .. "\\r\\n\\r\\n")
             sock:send({ "got: ", line, "\\n" })
@@ -170,5 +171,6 @@ describe('ngx.req.socket', () => {
     const out = await rawClient(srv.port, ['POST /raw HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz', 50, 'ping\r\n']);
     expect(out).toBe('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\ngot: ping\n');
     expect(srv.errorLog()).toContain('dup: duplicate call');
+    expect(srv.errorLog()).toContain('say/flush/eof: raw request socket acquired|raw request socket acquired|raw request socket acquired');
   });
 });
