@@ -110,8 +110,10 @@ export interface Exchange extends ConnectionInfo {
   /** Read the whole body (maxSize 0 = unlimited). cb may run synchronously. Errors: 'too_large'
    *  (→ 413), 'timeout' (client_body_timeout: the transport closes the connection, nginx logs 408 and
    *  sends nothing), 'aborted' (client went away), 'invalid' (bad chunked body: the transport
-   *  answered 400 and closes). Reading twice returns the same chunks. */
-  readBody(maxSize: number, cb: (err: BodyError | null, chunks: Buffer[] | null) => void): void;
+   *  answered 400 and closes). Reading twice returns the same chunks. `limit` >= 0 (a Content-Length
+   *  the handler lowered): only that many bytes are the body; the rest is dropped and the
+   *  connection closes after the response. */
+  readBody(maxSize: number, cb: (err: BodyError | null, chunks: Buffer[] | null) => void, limit?: number): void;
   /** Drop the body (it is dropped anyway once the response ends). */
   discardBody(cb?: (err: BodyError | null) => void): void;
   /** Body chunks as they arrive (chunk buffers are not copied: do not modify them), then onEnd. */

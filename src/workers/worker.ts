@@ -275,6 +275,9 @@ export class Worker {
       cb(0);
       return;
     }
+    // ngx.req.set_header("Content-Length", n) before the body is read: nginx reads n bytes
+    const cl = req.headerIn('content-length');
+    const limit = cl !== null && /^\d{1,15}$/.test(cl) ? Number(cl) : -1;
     x.readBody(req.loc.s.clientMaxBodySize, (err, chunks) => {
       req.bodyRead = true;
       if (err === null) {
@@ -291,7 +294,7 @@ export class Worker {
       if (err === 'timeout') logError(Level.Info, 'client timed out (110: Connection timed out) while reading client request body', req);
       finalize(req, err === 'timeout' ? 408 : 499);
       cb(err === 'timeout' ? 408 : 499);
-    });
+    }, limit);
   }
 
   discardBody(req: Request): void {

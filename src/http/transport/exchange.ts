@@ -55,6 +55,8 @@ class BodyState {
   endCb: ((err: BodyError | null) => void) | null = null;
   queue: Buffer[] | null = null;
   overflow = false;
+  /** body bytes wanted by readBody (-1: all of them) */
+  limit = -1;
 }
 
 export class Http1Exchange implements Exchange {
@@ -113,7 +115,7 @@ export class Http1Exchange implements Exchange {
 
   // ---------------------------------------------------------------- request body
 
-  readBody(maxSize: number, cb: BodyCb): void {
+  readBody(maxSize: number, cb: BodyCb, limit = -1): void {
     if (this.bodyState === B_DONE) return cb(null, this.b && this.bodyChunksKept ? this.b.chunks : []);
     if (this.bodyState === B_FAILED) return cb(this.bodyError, null);
     if (this.bodyState === B_DISCARDING) return cb(null, []); // nginx: a discarded body reads empty
@@ -128,8 +130,10 @@ export class Http1Exchange implements Exchange {
     const b = (this.b = new BodyState());
     b.max = maxSize;
     b.cb = cb;
+    if (limit >= 0 && cl >= 0 && limit < cl) b.limit = limit; // a chunked body ignores Content-Length
     this.bodyChunksKept = true;
     this.bodyState = B_READING;
+    if (b.limit === 0) return this.bodyLimitReached(b);
     this.host.wantBody(this);
   }
 
@@ -180,8 +184,26 @@ export class Http1Exchange implements Exchange {
       b.overflow = true; // chunked body over client_max_body_size
       return;
     }
-    if (this.bodyState === B_READING) b.chunks.push(chunk);
-    else if (this.bodyState === B_STREAMING) b.queue!.push(chunk);
+    if (this.bodyState === B_READING) {
+      if (b.limit >= 0) {
+        const kept = b.len - chunk.length;
+        if (kept >= b.limit) return;
+        if (b.len > b.limit) chunk = chunk.subarray(0, b.limit - kept);
+      }
+      b.chunks.push(chunk);
+    } else if (this.bodyState === B_STREAMING) b.queue!.push(chunk);
+  }
+
+  /** The lowered Content-Length is read: answer readBody, drop the rest, close afterwards. */
+  private bodyLimitReached(b: BodyState): void {
+    this.forceClose = true;
+    const cb = b.cb;
+    b.cb = null;
+    b.limit = -1;
+    this.bodyState = B_DISCARDING;
+    this.bodyChunksKept = true;
+    if (cb) cb(null, b.chunks);
+    this.host.wantBody(this);
   }
 
   /** @internal after each parser run over body bytes; `done` when the message is complete */
@@ -193,6 +215,12 @@ export class Http1Exchange implements Exchange {
       return;
     }
     if (this.bodyState === B_STREAMING) this.deliverStream(b);
+    if (b.limit >= 0 && b.len >= b.limit && this.bodyState === B_READING) {
+      if (!done) return this.bodyLimitReached(b);
+      // the client's message boundary is not the handler's: no keep-alive after this one
+      this.forceClose = true;
+      b.limit = -1;
+    }
     if (!done) return;
     this.messageDone = true;
     const state = this.bodyState;
