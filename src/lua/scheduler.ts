@@ -323,14 +323,25 @@ function traceback(co: LuaState): string {
   return `${errv}\n${tb.replace('stack traceback:', 'stack traceback:\ncoroutine 0:')}`;
 }
 
+/** An error value that is not a string: a table's __tostring, else lua-nginx-module's
+ *  "unknown reason" (error(nil), error(false), a plain table). */
 function describeNonString(co: LuaState): string {
   const t = lua.lua_type(co, -1);
-  if (t === lua.LUA_TNIL) return 'nil';
   if (t === lua.LUA_TTABLE || t === lua.LUA_TUSERDATA) {
-    if (lauxlib.luaL_callmeta(co, -1, S('__tostring')) && lua.lua_type(co, -1) === lua.LUA_TSTRING) {
-      return bytesToString(lua.lua_tolstring(co, -1));
+    // __tostring runs on the main state: the dead coroutine has no stack room left to call it
+    const L = MAIN;
+    const top = lua.lua_gettop(L);
+    if (!lua.lua_checkstack(co, 1)) return 'unknown reason';
+    lua.lua_pushvalue(co, -1);
+    lua.lua_xmove(co, L, 1);
+    let text: string | null = null;
+    try {
+      if (lauxlib.luaL_callmeta(L, -1, S('__tostring')) && lua.lua_type(L, -1) === lua.LUA_TSTRING) text = bytesToString(lua.lua_tolstring(L, -1));
+    } catch {
+      text = null; // __tostring itself failed: no better description than nginx's
     }
-    return `table: ${lua.lua_topointer ? 'object' : ''}`;
+    lua.lua_settop(L, top);
+    if (text !== null) return text;
   }
-  return bytesToString(lauxlib.luaL_tolstring(co, -1));
+  return 'unknown reason';
 }

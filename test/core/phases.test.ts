@@ -47,6 +47,8 @@ beforeAll(async () => {
         location /redirect {
             content_by_lua_block { ngx.redirect("/elsewhere", 301) }
         }
+        location /boom-nil { content_by_lua_block { error(nil) } }
+        location /boom-table { content_by_lua_block { error(setmetatable({}, { __tostring = function() return "custom" end })) } }
         location /boom {
             content_by_lua_block {
                 local function inner() error("kaboom") end
@@ -131,6 +133,11 @@ describe('phases', () => {
     const log = srv.errorLog();
     expect(log).toMatch(/\[error\] .*lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):2: kaboom\nstack traceback:/);
     expect(log).toMatch(/request: "GET \/boom HTTP\/1\.1"/);
+    // non-string error values: __tostring, else lua-nginx-module's "unknown reason"
+    expect((await srv.request('/boom-nil')).status).toBe(500);
+    expect((await srv.request('/boom-table')).status).toBe(500);
+    expect(srv.errorLog()).toMatch(/runtime error: unknown reason\nstack traceback:/);
+    expect(srv.errorLog()).toMatch(/runtime error: custom\nstack traceback:/);
     // frames are named the LuaJIT way ("function 'inner'", not Lua 5.3's "local 'inner'")
     expect(log).toMatch(/content_by_lua\(nginx\.conf:\d+\):2: in function 'inner'/);
     const again = await srv.request('/exit-ok');
