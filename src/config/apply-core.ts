@@ -285,6 +285,7 @@ defineDirectives({
   auth_request: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).authRequest = d.args[0] === 'off' ? null : d.args[0]; },
   charset_types: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).charsetTypes = d.args.map((t) => t.toLowerCase()); },
   try_files: (c, d) => { s(c).tryFiles = d.args.map(bin); },
+  if_modified_since: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).ifModifiedSince = d.args[0]; },
   valid_referers: (c, d) => { own(s(c), 'ext', (e) => ({ ...e })).validReferers = parseValidReferers(d.args, (re) => compileConfigRegex(d, re, true)); },
   // rewrite module
   set: (c, d) => {

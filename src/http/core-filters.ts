@@ -31,12 +31,21 @@ function notModified(req: Request): void {
   const ims = req.headerIn('if-modified-since');
   const inm = req.headerIn('if-none-match');
   if (ims === null && inm === null) return;
-  if (ims !== null && (lastMod === null || parseHttpTime(ims) !== lastMod)) return;
+  if (ims !== null && !notModifiedSince(req, ims, lastMod)) return;
   if (inm !== null && !etagMatches(h.getAll('etag')[0], inm, true)) return;
   req.status = 304;
   h.contentType = null;
   h.contentLength = -1;
   req.ext.discardBody = true;
+}
+
+/** ngx_http_test_if_modified with if_modified_since off | exact (default) | before. */
+function notModifiedSince(req: Request, ims: string, lastMod: number | null): boolean {
+  const mode = (req.loc.s.ext.ifModifiedSince as string | undefined) ?? 'exact';
+  if (mode === 'off' || lastMod === null) return false;
+  const t = parseHttpTime(ims);
+  if (t === null) return false;
+  return t === lastMod || (mode === 'before' && t > lastMod);
 }
 
 function etagMatches(etag: string | undefined, header: string, weak: boolean): boolean {
