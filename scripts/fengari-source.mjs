@@ -1,9 +1,9 @@
-// Speed patches to fengari's own source, applied when it is loaded: by the esbuild plugin in
-// scripts/build.mjs (the server bundle) and by the require hook in test/support/fengari-hook.cjs
-// (unit tests that run Lua in-process). They change how the VM stores things, never what Lua code
-// sees; semantic patches (LuaJIT numbers, string hashes) live in src/lua/fengari-patches.ts, which
-// can replace exported functions at run time. These can't: they edit functions that fengari's
-// modules call through local bindings.
+// Patches to fengari's own source, applied when it is loaded: by the esbuild plugin in
+// scripts/build.mjs (the server bundle) and by the require hook in test/support/fengari-hook.ts
+// (unit tests that run Lua in-process). They edit functions that fengari's modules call through
+// local bindings, which src/lua/fengari-patches.ts (run-time replacement of exported functions,
+// where most LuaJIT-compatibility patches live) cannot reach: mostly speed (how the VM stores
+// things, never what Lua code sees), plus the lexer's LuaJIT rule for identifier bytes.
 //
 // Each patch names the exact text it replaces; a fengari upgrade that changes that text fails the
 // build instead of silently dropping the patch.
@@ -119,6 +119,27 @@ const auxsetstr = function(L, t, k) {
     replace: `(table.dead_strong !== void 0 && table.dead_strong.get(hash));`,
   },
 ];
+
+// LuaJIT's lexer takes any byte >= 0x80 as an identifier character, so UTF-8 names work
+// (`ngx.var.arg_语言`); Lua 5.3's rejects them.
+FENGARI_SOURCE_PATCHES.push(
+  {
+    file: 'ljstype.js',
+    why: 'lislalpha: bytes >= 0x80 start identifiers (LuaJIT)',
+    find: `const lislalpha = function(c) {
+    return (luai_ctype_[c+1] & (1<<ALPHABIT)) !== 0;`,
+    replace: `const lislalpha = function(c) {
+    return c >= 0x80 || (luai_ctype_[c+1] & (1<<ALPHABIT)) !== 0;`,
+  },
+  {
+    file: 'ljstype.js',
+    why: 'lislalnum: bytes >= 0x80 continue identifiers (LuaJIT)',
+    find: `const lislalnum = function(c) {
+    return (luai_ctype_[c+1] & ((1<<ALPHABIT)|(1<<DIGITBIT))) !== 0;`,
+    replace: `const lislalnum = function(c) {
+    return c >= 0x80 || (luai_ctype_[c+1] & ((1<<ALPHABIT)|(1<<DIGITBIT))) !== 0;`,
+  },
+);
 
 /** The patched text of fengari/src/<file> (`name` is the base name, e.g. "ldo.js"). */
 export function patchFengariSource(name, code) {

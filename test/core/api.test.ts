@@ -58,6 +58,13 @@ beforeAll(async () => {
             rewrite_by_lua_block { ngx.req.set_method(ngx.var.arg_m == "HEAD" and ngx.HTTP_HEAD or ngx.HTTP_GET) }
             content_by_lua_block { ngx.say("method: ", ngx.req.get_method()) }
         }
+        location /utf8-names {
+            rewrite_by_lua_block { ngx.req.set_uri_args("语言=chinese") }
+            content_by_lua_block {
+                local 变量 = "LuaJIT takes UTF-8 bytes in names"
+                ngx.say(变量, ": ", ngx.var.arg_语言)
+            }
+        }
         location /co-table {
             content_by_lua_block {
                 local keys = {}
@@ -174,6 +181,10 @@ describe('ngx.ctx and output', () => {
     const get = await srv.request('GET /set-method?m=HEAD HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     expect(get.status).toBe(200);
     expect(get.body).toBe('');
+  });
+
+  it('accepts UTF-8 bytes in Lua identifiers, as LuaJIT does', async () => {
+    expect((await srv.request('/utf8-names')).body).toBe('LuaJIT takes UTF-8 bytes in names: chinese\n');
   });
 
   it('replaces the coroutine table like lua-nginx-module (16 entries, raw functions under _name)', async () => {
