@@ -54,6 +54,14 @@ function compileOrFail(req: Request, code: LuaCode, phase: string): number {
   }
 }
 
+/** lua_code_cache off: modules load afresh for every request and subrequest (OpenResty gives each
+ *  one a new VM), whichever handler runs first: set_by_lua, a phase handler, a filter. */
+function freshModules(req: Request): void {
+  if (req.loc.s.luaCodeCache || req.ext.modulesDropped || !req.worker.devMode) return;
+  req.ext.modulesDropped = true;
+  req.worker.devMode.reloader.dropAllModules();
+}
+
 /** Run the entry thread of rewrite/access/content/server_rewrite; returns a phase step result. */
 export function runLuaPhase(req: Request, code: LuaCode, phase: string): number {
   if (req.loc.s.luaNeedRequestBody && !req.bodyRead && req.main === req) {
@@ -72,11 +80,7 @@ export function runLuaPhase(req: Request, code: LuaCode, phase: string): number 
     if (!done) return AGAIN;
     if (req.finalized) return DONE;
   }
-  if (!req.loc.s.luaCodeCache && !req.ext.modulesDropped && req.worker.devMode) {
-    // lua_code_cache off: modules load afresh for every request, as in OpenResty
-    req.ext.modulesDropped = true;
-    req.worker.devMode.reloader.dropAllModules();
-  }
+  freshModules(req);
   const ref = compileOrFail(req, code, phase);
   if (ref === 0) {
     finalize(req, loadFailStatus);
@@ -195,6 +199,7 @@ class SyncTask extends LuaTask {
  *  arguments onto the new coroutine; on success the results stay on task.co for the caller,
  *  who must call `releaseSync`. Errors are logged with the phase's message and reported false. */
 export function runLuaSync(req: Request, code: LuaCode, kind: string, nargs: number, pushArgs?: (co: LuaState) => void): SyncTask | null {
+  freshModules(req);
   const ref = compileOrFail(req, code, kind);
   if (ref === 0) return null;
   const task = new SyncTask(syncHost, kind, req);
