@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Directive } from './ast.js';
 import {
   defineDirectives, applyBlock, fail, own, settings, parseSize, parseTime, parseFlag, fullPath, bin,
-  defaultSettings, newLocation, type BuildCtx,
+  defaultSettings, newLocation, type BuildCtx, type ServerHeaderSettings,
 } from './build.js';
 import type { LocationConf, ServerConf } from './model.js';
 import { compileComplex } from '../http/complex.js';
@@ -22,13 +22,20 @@ function newServer(c: BuildCtx, d: Directive): ServerConf {
   const http = c.http!;
   const s = Object.create(c.httpSettings!);
   const root = newLocation('', 'prefix', null, s, d);
-  return {
+  // the header settings come from the http{} level through the prototype unless set here
+  const server: ServerConf = Object.create(c.serverDefaults!);
+  return Object.assign(server, {
     index: http.servers.length,
     listens: [],
     names: { exact: [], wildcardsHead: [], wildcardsTail: [], regexes: [] },
     primaryName: '',
     root,
     named: new Map(),
+  });
+}
+
+function defaultServerSettings(): ServerHeaderSettings {
+  return {
     clientHeaderTimeout: 60000,
     clientHeaderBufferSize: 1024,
     largeHeaderBuffers: { num: 4, size: 8192 },
@@ -36,6 +43,11 @@ function newServer(c: BuildCtx, d: Directive): ServerConf {
     ignoreInvalidHeaders: true,
     mergeSlashes: true,
   };
+}
+
+/** A server-level setting in server{}, or for every server in http{}. */
+function serverLevel(c: BuildCtx): ServerHeaderSettings {
+  return c.server ?? c.serverDefaults!;
 }
 
 function addLocation(c: BuildCtx, d: Directive): void {
@@ -206,7 +218,7 @@ defineDirectives({
       luaInstructionBudget: 200_000_000, luaAllowCosocketEverywhere: false, lazyLoadInitFromHttp: false,
     };
     const hs = defaultSettings(c.main.prefix);
-    applyBlock({ ...c, http: c.main.http, httpSettings: hs, context: 'http' }, d.block);
+    applyBlock({ ...c, http: c.main.http, httpSettings: hs, serverDefaults: defaultServerSettings(), context: 'http' }, d.block);
   },
   server: (c, d) => {
     if (c.context === 'upstream') {
@@ -254,12 +266,12 @@ defineDirectives({
   client_max_body_size: (c, d) => { s(c).clientMaxBodySize = parseSize(d, d.args[0]); },
   client_body_buffer_size: (c, d) => { s(c).clientBodyBufferSize = parseSize(d, d.args[0]); },
   client_body_timeout: (c, d) => { s(c).clientBodyTimeout = parseTime(d, d.args[0]); },
-  client_header_timeout: (c, d) => { if (c.server) c.server.clientHeaderTimeout = parseTime(d, d.args[0]); },
-  client_header_buffer_size: (c, d) => { if (c.server) c.server.clientHeaderBufferSize = parseSize(d, d.args[0]); },
-  large_client_header_buffers: (c, d) => { if (c.server) c.server.largeHeaderBuffers = { num: Number(d.args[0]), size: parseSize(d, d.args[1]) }; },
-  underscores_in_headers: (c, d) => { if (c.server) c.server.underscoresInHeaders = parseFlag(d); },
-  ignore_invalid_headers: (c, d) => { if (c.server) c.server.ignoreInvalidHeaders = parseFlag(d); },
-  merge_slashes: (c, d) => { if (c.server) c.server.mergeSlashes = parseFlag(d); },
+  client_header_timeout: (c, d) => { serverLevel(c).clientHeaderTimeout = parseTime(d, d.args[0]); },
+  client_header_buffer_size: (c, d) => { serverLevel(c).clientHeaderBufferSize = parseSize(d, d.args[0]); },
+  large_client_header_buffers: (c, d) => { serverLevel(c).largeHeaderBuffers = { num: Number(d.args[0]), size: parseSize(d, d.args[1]) }; },
+  underscores_in_headers: (c, d) => { serverLevel(c).underscoresInHeaders = parseFlag(d); },
+  ignore_invalid_headers: (c, d) => { serverLevel(c).ignoreInvalidHeaders = parseFlag(d); },
+  merge_slashes: (c, d) => { serverLevel(c).mergeSlashes = parseFlag(d); },
   // inside upstream {}: the idle upstream connection cache's limits, not the client side's
   keepalive_timeout: (c, d) => { if (c.upstream) c.upstream.keepaliveTimeout = parseTime(d, d.args[0]); else s(c).keepaliveTimeout = parseTime(d, d.args[0]); },
   keepalive_requests: (c, d) => { if (c.upstream) c.upstream.keepaliveRequests = Number(d.args[0]); else s(c).keepaliveRequests = Number(d.args[0]); },

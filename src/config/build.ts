@@ -18,7 +18,14 @@ export interface BuildCtx {
   /** variables declared with `set` (and friends) anywhere: ngx.var may write only these */
   declaredVars: Set<string>;
   httpSettings: LocSettings | null;
+  /** the server-level settings an http{} block may set for all its servers (the prototype of
+   *  every ServerConf, so an http-level directive applies wherever it stands in the block) */
+  serverDefaults: ServerHeaderSettings | null;
 }
+
+/** Server settings that http{} can set too (client request header handling). */
+export type ServerHeaderSettings = Pick<ServerConf, 'clientHeaderTimeout' | 'clientHeaderBufferSize' | 'largeHeaderBuffers' |
+  'underscoresInHeaders' | 'ignoreInvalidHeaders' | 'mergeSlashes'>;
 
 export type Applier = (c: BuildCtx, d: Directive) => void;
 
@@ -180,7 +187,7 @@ export function newMain(file: string, prefix: string): MainConf {
 /** Build the model from a parsed tree. */
 export function buildConfig(tree: Directive[], file: string, prefix: string): { main: MainConf; declaredVars: Set<string> } {
   const main = newMain(file, prefix);
-  const c: BuildCtx = { main, http: null, server: null, loc: null, upstream: null, context: 'main', declaredVars: new Set(), httpSettings: null };
+  const c: BuildCtx = { main, http: null, server: null, loc: null, upstream: null, context: 'main', declaredVars: new Set(), httpSettings: null, serverDefaults: null };
   applyBlock(c, tree);
   return { main, declaredVars: c.declaredVars };
 }

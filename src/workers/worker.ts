@@ -197,6 +197,7 @@ export class Worker {
     const ps = this.byPort.get(x.localPort) ?? { servers: this.http.servers, def: this.http.servers[0] };
     req.server = findServer(ps.servers, ps.def, req.headerIn('host'));
     req.loc = req.server.root;
+    if (!req.server.underscoresInHeaders && req.server.ignoreInvalidHeaders) dropUnderscoreHeaders(req);
     this.inflight.add(req);
     if (!req.setUriAndArgs(head.uri)) {
       logError(Level.Info, 'client sent invalid request', req);
@@ -324,6 +325,21 @@ export class Worker {
     const p = evalComplex(req, compileComplex(code.path!));
     return path.isAbsolute(p) ? p : path.join(this.conf.prefix, p);
   }
+}
+
+/** nginx (underscores_in_headers off, ignore_invalid_headers on, the defaults) ignores header
+ *  lines whose name has an underscore; they stay in the raw header. */
+function dropUnderscoreHeaders(req: Request): void {
+  const h = req.headersIn;
+  let i = 0;
+  while (i < h.length && h[i].indexOf('_') < 0) i += 2;
+  if (i >= h.length) return;
+  const kept: string[] = h.slice(0, i);
+  for (; i < h.length; i += 2) {
+    if (h[i].indexOf('_') < 0) kept.push(h[i], h[i + 1]);
+    else logError(Level.Info, `client sent invalid header line: "${h[i]}: ${h[i + 1]}"`, req);
+  }
+  req.headersIn = kept;
 }
 
 /** Output to the client connection through the transport's exchange. */
