@@ -96,6 +96,9 @@ export interface ConnectionInfo {
 }
 
 export interface Exchange extends ConnectionInfo {
+  /** client_body_timeout for this request's body, set before reading it (-1: the listener's;
+   *  checked at the listener's timer granularity) */
+  bodyTimeout: number;
   /** the parsed request head; head.rawHeader has the exact bytes (ngx.req.raw_header) */
   readonly head: RequestHead;
   /** 1-based number of this request on its connection ($connection_requests) */

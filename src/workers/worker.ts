@@ -8,7 +8,7 @@ import { createTransport, type Exchange, type Transport, type ClientErrorInfo } 
 import { Request, Framing, type OutputSink } from '../http/request.js';
 import { runPhases, internalRedirect, namedRedirect } from '../http/phases.js';
 import { findServer } from '../http/location.js';
-import { finalize, dateHeader, serverTokens, output, endRequest, sendHeader } from '../http/output.js';
+import { finalize, dateHeader, serverTokens, output, endRequest, sendHeader, closeRequest } from '../http/output.js';
 import { runLuaLog } from '../http/lua-handlers.js';
 import { subrequestDone } from '../http/subrequest.js';
 import { timers } from '../ngx/timer.js';
@@ -276,6 +276,7 @@ export class Worker {
       cb(0);
       return;
     }
+    x.bodyTimeout = req.loc.s.clientBodyTimeout; // a location-level directive in nginx
     // ngx.req.set_header("Content-Length", n) before the body is read: nginx reads n bytes
     const cl = req.headerIn('content-length');
     const limit = cl !== null && /^\d{1,15}$/.test(cl) ? Number(cl) : -1;
@@ -293,8 +294,12 @@ export class Worker {
         return;
       }
       if (err === 'timeout') logError(Level.Info, 'client timed out (110: Connection timed out) while reading client request body', req);
-      finalize(req, err === 'timeout' ? 408 : 499);
-      cb(err === 'timeout' ? 408 : 499);
+      // nginx terminates the request: 408 / 499 in the access log, nothing sent (the connection
+      // is closed by the transport)
+      const status = err === 'timeout' ? 408 : err === 'invalid' ? 400 : 499;
+      req.status = status;
+      closeRequest(req);
+      cb(status);
     }, limit);
   }
 

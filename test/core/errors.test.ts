@@ -16,6 +16,10 @@ beforeAll(async () => {
             content_by_lua_block { ngx.req.read_body() ngx.say("got ", ngx.req.get_body_data()) }
         }
         location /ok { content_by_lua_block { ngx.say("ok") } }
+        location /slow-body {
+            client_body_timeout 100ms;
+            rewrite_by_lua_block { ngx.req.read_body() ngx.say("never") }
+        }
 `);
 });
 
@@ -33,6 +37,12 @@ describe('bad requests', () => {
     const r = await srv.request(`GET /ok HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(40000)}\r\n\r\n`);
     expect(r.status).toBe(400);
     expect(r.body).toContain('Request Header Or Cookie Too Large');
+  });
+  it('client_body_timeout while Lua reads the body: the connection closes without a response, 408 in the log', async () => {
+    const r = await srv.request('POST /slow-body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nhello', { timeoutMs: 3000 });
+    expect(r.raw).toBe('');
+    expect(r.closed).toBe(true);
+    expect(srv.errorLog()).toContain('client timed out (110: Connection timed out) while reading client request body');
   });
   it('body over client_max_body_size -> 413', async () => {
     const r = await srv.request(`POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 20\r\nConnection: close\r\n\r\n${'x'.repeat(20)}`);

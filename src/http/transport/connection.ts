@@ -113,7 +113,7 @@ export class Connection implements ExchangeHost {
 
   private refreshBodyDeadline(now: number): void {
     if (this.ex!.finished) this.readDeadline = Math.min(now + this.opts.lingeringTimeout, this.lingerEnd);
-    else this.readDeadline = now + this.opts.clientBodyTimeout;
+    else this.readDeadline = now + (this.ex!.bodyTimeout >= 0 ? this.ex!.bodyTimeout : this.opts.clientBodyTimeout);
   }
 
   private canParse(): boolean {

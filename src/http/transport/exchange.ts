@@ -82,6 +82,8 @@ export class Http1Exchange implements Exchange {
   keepAlive = false;
   /** the connection must close after this response (body left unread, error...) */
   forceClose = false;
+  /** client_body_timeout of the location reading the body (-1: the listener's) */
+  bodyTimeout = -1;
   /** the transport ended the exchange itself (timeout reported through a body callback) */
   terminated = false;
   private headOnly = false;
