@@ -44,5 +44,10 @@ export function removeBodyFile(req: Request): void {
   const f = req.ext.removeBodyFile as string | undefined;
   if (!f) return;
   req.ext.removeBodyFile = undefined;
-  fs.rm(f, { force: true }, () => {});
+  // synchronously: the next (pipelined) request must not still find it
+  try {
+    fs.rmSync(f, { force: true });
+  } catch (e) {
+    logError(Level.Crit, `unlink() "${f}" failed (${(e as Error).message})`, req);
+  }
 }

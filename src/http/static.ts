@@ -17,9 +17,11 @@ const DEFAULT_TYPES = new Map([
 ]);
 
 /** URIs and the configuration are byte strings (latin1): the file system gets those bytes, not
- *  their UTF-8 re-encoding ("/t/%E4%B8%AD" is the file whose name is those three bytes). */
+ *  their UTF-8 re-encoding ("/t/%E4%B8%AD" is the file whose name is those three bytes). A NUL
+ *  ends the path, as it does for nginx's C strings (a decoded "%00" cannot reach past it). */
 export function fsPath(p: string): Buffer {
-  return Buffer.from(p, 'latin1');
+  const nul = p.indexOf('\0');
+  return Buffer.from(nul < 0 ? p : p.slice(0, nul), 'latin1');
 }
 
 export function contentTypeFor(req: Request, path: string): string {

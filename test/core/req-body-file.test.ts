@@ -40,7 +40,7 @@ beforeAll(async () => {
             }
         }
         location = /echo { echo_read_request_body; echo_request_body; }`, {
-    files: { 'kept.txt': 'from the file\n', 'gone.txt': 'cleaned up\n' },
+    files: { 'kept.txt': 'from the file\n', 'gone.txt': 'cleaned up\n', 'once.txt': 'once\n' },
   });
 });
 afterAll(async () => {
@@ -63,6 +63,13 @@ describe('ngx.req.set_body_file', () => {
     expect(r.body).toBe('nil gone.txt 11\ncleaned up\n');
     for (let i = 0; i < 50 && fs.existsSync(path.join(srv.prefix, 'html/gone.txt')); i++) await new Promise((ok) => setTimeout(ok, 20));
     expect(fs.existsSync(path.join(srv.prefix, 'html/gone.txt'))).toBe(false);
+  });
+
+  it('has removed an auto_clean file before the next pipelined request looks for it', async () => {
+    const one = 'POST /swap?f=once.txt&clean=1 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nx';
+    const two = 'POST /swap?f=once.txt&clean=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 1\r\n\r\ny';
+    const r = await srv.request(one + two);
+    expect(r.raw).toMatch(/^HTTP\/1\.1 200 [\s\S]*nil once\.txt 5\r?\n[\s\S]*HTTP\/1\.1 500 /);
   });
 
   it('fails like lua-nginx-module without a read body or with a file it cannot open', async () => {

@@ -20,6 +20,9 @@ beforeAll(async () => {
         location = /named { server_name_in_redirect on; port_in_redirect off; return 301 /target; }
         location = /rw { rewrite ^ /target?a=1 permanent; }
         location = /lua { content_by_lua_block { ngx.redirect("/target") } }
+        location = /nul {
+            rewrite_by_lua_block { ngx.req.set_uri(ngx.unescape_uri("%00%0a%0dset-cookie:1234567"), true, true) }
+        }
         location = /sub { content_by_lua_block {
             local res = ngx.location.capture("/ret")
             ngx.say(res.status, " ", res.header["Location"])
@@ -64,6 +67,13 @@ describe('absolute_redirect', () => {
     const r = await srv.request('/t/%E4%B8%AD%E6%96%87%20x?k=v');
     expect(r.status).toBe(301);
     expect(location(r)).toBe(`http://localhost:${srv.port}/t/%E4%B8%AD%E6%96%87%20x/?k=v`);
+  });
+
+  it('ends a file path at a NUL like nginx, and escapes control bytes in the redirect', async () => {
+    const r = await srv.request('/nul');
+    expect(r.status).toBe(301);
+    expect(location(r)).toBe('%00%0A%0Dset-cookie:1234567/');
+    expect(r.headers['set-cookie']).toBeUndefined();
   });
 
   it('honours absolute_redirect off, server_name_in_redirect and port_in_redirect', async () => {
