@@ -81,21 +81,32 @@ export function makeLoad({ connections, seconds, path }) {
   return { describe, run };
 }
 
-/** Run `rounds` measured load rounds (after one warm-up) against a started server; medians. */
-export async function measure(start, load, rounds) {
-  const port = await freePort();
-  const s = await start(port);
-  await load.run(port);
-  const results = [];
-  for (let r = 0; r < rounds; r++) {
-    const c0 = cpuMicros(s.child.pid);
-    const t0 = Date.now();
-    const n = await load.run(port);
-    const secs = (Date.now() - t0) / 1000;
-    results.push({ rps: n / secs, cpuPerReq: (cpuMicros(s.child.pid) - c0) / Math.max(1, n) });
+/** Run `rounds` measured load rounds (after one warm-up each) against every server `starts`
+ *  starts, alternating server by server within each round, so a shared machine getting slower or
+ *  faster during the run affects all sides alike; medians per server. */
+export async function measure(starts, load, rounds) {
+  const servers = [];
+  for (const start of starts) {
+    const port = await freePort();
+    const s = await start(port);
+    await load.run(port);
+    servers.push({ port, s, results: [] });
   }
-  s.child.kill('SIGTERM');
-  s.cleanup();
-  const med = (k) => results.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)];
-  return { rps: med('rps'), cpuPerReq: med('cpuPerReq') };
+  for (let r = 0; r < rounds; r++) {
+    for (const srv of servers) {
+      const c0 = cpuMicros(srv.s.child.pid);
+      const t0 = Date.now();
+      const n = await load.run(srv.port);
+      const secs = (Date.now() - t0) / 1000;
+      srv.results.push({ rps: n / secs, cpuPerReq: (cpuMicros(srv.s.child.pid) - c0) / Math.max(1, n) });
+    }
+  }
+  for (const srv of servers) {
+    srv.s.child.kill('SIGTERM');
+    srv.s.cleanup();
+  }
+  return servers.map(({ results }) => {
+    const med = (k) => results.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)];
+    return { rps: med('rps'), cpuPerReq: med('cpuPerReq') };
+  });
 }

@@ -77,9 +77,8 @@ http.createServer(async (q, s) => {
   return { child, cleanup: () => {} };
 }
 
-console.log(`load generator: ${load.describe}; ${ROUNDS} rounds, medians`);
-const node = await measure(startNode, load, ROUNDS);
-const ts = await measure(startTsresty, load, ROUNDS);
+console.log(`load generator: ${load.describe}; ${ROUNDS} rounds alternating between the servers, medians`);
+const [node, ts] = await measure([startNode, startTsresty], load, ROUNDS);
 redis.kill();
 console.log(`node:http + ioredis INCR         ${node.rps.toFixed(0).padStart(8)} req/s  ${node.cpuPerReq.toFixed(1)} CPU-µs/req`);
 console.log(`tsresty resty.redis INCR         ${ts.rps.toFixed(0).padStart(8)} req/s  ${ts.cpuPerReq.toFixed(1)} CPU-µs/req`);

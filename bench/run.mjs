@@ -59,9 +59,8 @@ if (!fs.existsSync(path.join(root, 'dist/cli.js'))) {
   console.error('dist/cli.js missing: run npm run build');
   process.exit(1);
 }
-console.log(`load generator: ${load.describe}; ${ROUNDS} rounds each, medians`);
-const node = await measure(startNodeHttp, load, ROUNDS);
-const ts = await measure(startTsresty, load, ROUNDS);
+console.log(`load generator: ${load.describe}; ${ROUNDS} rounds alternating between the servers, medians`);
+const [node, ts] = await measure([startNodeHttp, startTsresty], load, ROUNDS);
 const f = (x) => x.toFixed(0).padStart(8);
 console.log(`bare node:http hello        ${f(node.rps)} req/s   ${node.cpuPerReq.toFixed(1)} CPU-µs/req`);
 console.log(`tsresty content_by_lua hello ${f(ts.rps)} req/s   ${ts.cpuPerReq.toFixed(1)} CPU-µs/req`);
