@@ -2,6 +2,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function freePort() {
   return new Promise((resolve) => {
@@ -109,4 +112,30 @@ export async function measure(starts, load, rounds) {
     const med = (k) => results.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)];
     return { rps: med('rps'), cpuPerReq: med('cpuPerReq') };
   });
+}
+
+/** Start dist/cli.js (one worker, in-process) serving `locations` on 127.0.0.1:port in a fresh
+ *  prefix; resolves once it listens. */
+export async function startTsresty(port, locations) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-bench-'));
+  fs.mkdirSync(path.join(prefix, 'conf'));
+  fs.mkdirSync(path.join(prefix, 'logs'));
+  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), `
+worker_processes 1;
+daemon off;
+master_process off;
+error_log logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:${port};
+${locations}
+    }
+}
+`);
+  const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), '-p', prefix, '-c', 'conf/nginx.conf'], { stdio: 'inherit' });
+  await waitPort(port);
+  return { child, cleanup: () => fs.rmSync(prefix, { recursive: true, force: true }) };
 }

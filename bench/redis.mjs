@@ -6,11 +6,9 @@
 //
 //   node bench/redis.mjs [--seconds 5] [--connections 50] [--rounds 3]
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitPort, makeLoad, measure } from './lib.mjs';
+import { freePort, waitPort, makeLoad, measure, startTsresty } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -28,20 +26,7 @@ redis.on('error', () => {
 });
 await waitPort(redisPort);
 
-async function startTsresty(port) {
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-bench-redis-'));
-  fs.mkdirSync(path.join(prefix, 'conf'));
-  fs.mkdirSync(path.join(prefix, 'logs'));
-  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), `
-worker_processes 1;
-daemon off;
-master_process off;
-error_log logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    server {
-        listen 127.0.0.1:${port};
+const startIncr = (port) => startTsresty(port, `
         location = /incr {
             content_by_lua_block {
                 local redis = require "resty.redis"
@@ -53,14 +38,7 @@ http {
                 r:set_keepalive(10000, 100)
                 ngx.say(n)
             }
-        }
-    }
-}
-`);
-  const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), '-p', prefix], { stdio: 'inherit' });
-  await waitPort(port);
-  return { child, cleanup: () => fs.rmSync(prefix, { recursive: true, force: true }) };
-}
+        }`);
 
 async function startNode(port) {
   const src = `
@@ -78,7 +56,7 @@ http.createServer(async (q, s) => {
 }
 
 console.log(`load generator: ${load.describe}; ${ROUNDS} rounds alternating between the servers, medians`);
-const [node, ts] = await measure([startNode, startTsresty], load, ROUNDS);
+const [node, ts] = await measure([startNode, startIncr], load, ROUNDS);
 redis.kill();
 console.log(`node:http + ioredis INCR         ${node.rps.toFixed(0).padStart(8)} req/s  ${node.cpuPerReq.toFixed(1)} CPU-µs/req`);
 console.log(`tsresty resty.redis INCR         ${ts.rps.toFixed(0).padStart(8)} req/s  ${ts.cpuPerReq.toFixed(1)} CPU-µs/req`);

@@ -7,10 +7,9 @@
 //   node bench/run.mjs [--seconds 5] [--connections 50] [--rounds 3]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitPort, makeLoad, measure } from './lib.mjs';
+import { waitPort, makeLoad, measure, startTsresty } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -23,30 +22,10 @@ const CONNS = opt('connections', 50);
 const ROUNDS = opt('rounds', 3);
 const load = makeLoad({ connections: CONNS, seconds: SECONDS, path: '/hello' });
 
-async function startTsresty(port) {
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-bench-'));
-  fs.mkdirSync(path.join(prefix, 'conf'));
-  fs.mkdirSync(path.join(prefix, 'logs'));
-  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), `
-worker_processes 1;
-daemon off;
-master_process off;
-error_log logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    server {
-        listen 127.0.0.1:${port};
+const startHello = (port) => startTsresty(port, `
         location = /hello {
             content_by_lua_block { ngx.say("hello, world") }
-        }
-    }
-}
-`);
-  const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), '-p', prefix, '-c', 'conf/nginx.conf'], { stdio: 'inherit' });
-  await waitPort(port);
-  return { child, cleanup: () => fs.rmSync(prefix, { recursive: true, force: true }) };
-}
+        }`);
 
 async function startNodeHttp(port) {
   const src = `require('node:http').createServer((q, s) => { s.setHeader('Content-Type', 'text/plain'); s.end('hello, world\\n'); }).listen(${port}, '127.0.0.1');`;
@@ -60,7 +39,7 @@ if (!fs.existsSync(path.join(root, 'dist/cli.js'))) {
   process.exit(1);
 }
 console.log(`load generator: ${load.describe}; ${ROUNDS} rounds alternating between the servers, medians`);
-const [node, ts] = await measure([startNodeHttp, startTsresty], load, ROUNDS);
+const [node, ts] = await measure([startNodeHttp, startHello], load, ROUNDS);
 const f = (x) => x.toFixed(0).padStart(8);
 console.log(`bare node:http hello        ${f(node.rps)} req/s   ${node.cpuPerReq.toFixed(1)} CPU-µs/req`);
 console.log(`tsresty content_by_lua hello ${f(ts.rps)} req/s   ${ts.cpuPerReq.toFixed(1)} CPU-µs/req`);
