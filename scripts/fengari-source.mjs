@@ -3,7 +3,7 @@
 // (unit tests that run Lua in-process). They edit functions that fengari's modules call through
 // local bindings, which src/lua/fengari-patches.ts (run-time replacement of exported functions,
 // where most LuaJIT-compatibility patches live) cannot reach: mostly speed (how the VM stores
-// things, never what Lua code sees), plus the lexer's LuaJIT rule for identifier bytes.
+// things, never what Lua code sees), plus two LuaJIT rules: identifier bytes and traceback names.
 //
 // Each patch names the exact text it replaces; a fengari upgrade that changes that text fails the
 // build instead of silently dropping the patch.
@@ -119,6 +119,15 @@ const auxsetstr = function(L, t, k) {
     replace: `(table.dead_strong !== void 0 && table.dead_strong.get(hash));`,
   },
 ];
+
+// Tracebacks (luaL_traceback: error-log tracebacks and debug.traceback alike) name a called frame
+// the LuaJIT way, "function 'f'", where Lua 5.3 says "local 'f'", "upvalue 'f'", "method 'f'"...
+FENGARI_SOURCE_PATCHES.push({
+  file: 'lauxlib.js',
+  why: 'pushfuncname: LuaJIT frame names',
+  find: `        lua_pushfstring(L, to_luastring("%s '%s'"), ar.namewhat, ar.name);  /* use it */`,
+  replace: `        lua_pushfstring(L, to_luastring("function '%s'"), ar.name);  /* LuaJIT's wording */`,
+});
 
 // LuaJIT's lexer takes any byte >= 0x80 as an identifier character, so UTF-8 names work
 // (`ngx.var.arg_语言`); Lua 5.3's rejects them.

@@ -308,8 +308,6 @@ function settle(task: LuaTask, st: number): void {
   finishTask(task, TaskEnd.Error, traceback(task.co));
 }
 
-const FRAME_KIND = /: in (?:local|upvalue|method|field|global|metamethod|for iterator|constant) '/g;
-
 /** "msg\nstack traceback:\n..." in lua-nginx-module's shape ([C] for native frames). */
 function traceback(co: LuaState): string {
   const L = MAIN;
@@ -317,8 +315,7 @@ function traceback(co: LuaState): string {
     ? bytesToString(lua.lua_tolstring(co, -1))
     : describeNonString(co);
   lauxlib.luaL_traceback(L, co, null, 0);
-  // LuaJIT names every called frame "function 'name'" where Lua 5.3 says local/upvalue/method/...
-  const tb = bytesToString(lua.lua_tolstring(L, -1)).replace(/\[JS\]/g, '[C]').replace(FRAME_KIND, ": in function '");
+  const tb = bytesToString(lua.lua_tolstring(L, -1)).replace(/\[JS\]/g, '[C]');
   lua.lua_pop(L, 1);
   return `${errv}\n${tb.replace('stack traceback:', 'stack traceback:\ncoroutine 0:')}`;
 }

@@ -331,3 +331,11 @@ describe('io (synchronous, LuaJIT 5.1 mode)', () => {
     ]);
   });
 });
+
+describe('tracebacks', () => {
+  it('debug.traceback names called frames the LuaJIT way', () => {
+    const tb = one('local function inner() return debug.traceback("x") end local t = inner() return t') as string;
+    expect(tb).toMatch(/in function 'inner'/);
+    expect(tb).not.toMatch(/in (local|upvalue) 'inner'/);
+  });
+});
