@@ -13,8 +13,8 @@ const CHARSET_TYPES = new Set(['text/html', 'text/xml', 'text/plain', 'text/vnd.
 function notModified(req: Request): void {
   if (req.status !== 200 || req.main !== req) return;
   const h = req.headersOut;
-  const lmHeader = h.getAll('last-modified')[0];
-  const lastMod = lmHeader !== undefined ? parseHttpTime(lmHeader) : null;
+  const lmHeader = h.first('last-modified');
+  const lastMod = lmHeader !== null ? parseHttpTime(lmHeader) : null;
   const ius = req.headerIn('if-unmodified-since');
   if (ius !== null) {
     const t = parseHttpTime(ius);
@@ -24,7 +24,7 @@ function notModified(req: Request): void {
     }
   }
   const ifMatch = req.headerIn('if-match');
-  if (ifMatch !== null && !etagMatches(h.getAll('etag')[0], ifMatch, false)) {
+  if (ifMatch !== null && !etagMatches(h.first('etag'), ifMatch, false)) {
     req.ext.filterStatus = 412;
     return;
   }
@@ -32,7 +32,7 @@ function notModified(req: Request): void {
   const inm = req.headerIn('if-none-match');
   if (ims === null && inm === null) return;
   if (ims !== null && !notModifiedSince(req, ims, lastMod)) return;
-  if (inm !== null && !etagMatches(h.getAll('etag')[0], inm, true)) return;
+  if (inm !== null && !etagMatches(h.first('etag'), inm, true)) return;
   req.status = 304;
   h.contentType = null;
   h.contentLength = -1;
@@ -48,9 +48,9 @@ function notModifiedSince(req: Request, ims: string, lastMod: number | null): bo
   return t === lastMod || (mode === 'before' && t > lastMod);
 }
 
-function etagMatches(etag: string | undefined, header: string, weak: boolean): boolean {
-  if (header.trim() === '*') return etag !== undefined || !weak;
-  if (etag === undefined) return false;
+function etagMatches(etag: string | null, header: string, weak: boolean): boolean {
+  if (header.trim() === '*') return etag !== null || !weak;
+  if (etag === null) return false;
   const norm = (t: string) => (weak && t.startsWith('W/') ? t.slice(2) : t);
   return header.split(',').some((t) => norm(t.trim()) === norm(etag));
 }

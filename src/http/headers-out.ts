@@ -56,10 +56,10 @@ export class ResponseHeaders {
     this.coreLocation = true;
   }
 
-  /** The first value of a header (lower-case name), or null. */
+  /** The first value of a listed header (lower-case name; not Content-Type/-Length), or null. */
   first(lc: string): string | null {
     const l = this.list;
-    for (let i = 0; i < l.length; i += 2) if (l[i].toLowerCase() === lc) return l[i + 1];
+    for (let i = 0; i < l.length; i += 2) if (l[i].length === lc.length && l[i].toLowerCase() === lc) return l[i + 1];
     return null;
   }
 

@@ -61,13 +61,24 @@ function hostMatches(rule: HostRule, host: string): boolean {
   }
 }
 
-/** server_name entries as host rules (the config keeps "*.a.b" as ".a.b" and "a.b.*" as "a.b."). */
+const serverRules = new WeakMap<ServerConf, HostRule[]>();
+
+/** server_name entries as host rules (the config keeps "*.a.b" as ".a.b" and "a.b.*" as "a.b."),
+ *  built once per server. */
 function serverNameRules(server: ServerConf): HostRule[] {
+  const cached = serverRules.get(server);
+  if (cached !== undefined) return cached;
   const out: HostRule[] = [];
   for (const n of server.names.exact) out.push({ host: n, wildcard: 'none', uri: '' });
   for (const n of server.names.wildcardsHead) out.push({ host: n.slice(1).toLowerCase(), wildcard: 'head', uri: '' });
   for (const n of server.names.wildcardsTail) out.push({ host: n.slice(0, -1).toLowerCase(), wildcard: 'tail', uri: '' });
+  serverRules.set(server, out);
   return out;
+}
+
+function anyHostMatches(rules: HostRule[], host: string, path: string): boolean {
+  for (const rule of rules) if (hostMatches(rule, host) && (rule.uri === '' || path.startsWith(rule.uri))) return true;
+  return false;
 }
 
 /** $invalid_referer for a Referer header value (null: none sent). */
@@ -83,10 +94,8 @@ export function invalidReferer(rules: RefererRules | undefined, referer: string 
   while (end < rest.length && rest[end] !== '/' && rest[end] !== ':') end++;
   const host = rest.slice(0, end).toLowerCase();
   const path = rest.slice(end).replace(/^:\d*/, '');
-  const hostRulesToTry = rules.serverNames ? rules.hosts.concat(serverNameRules(server)) : rules.hosts;
-  for (const rule of hostRulesToTry) {
-    if (hostMatches(rule, host) && (rule.uri === '' || path.startsWith(rule.uri))) return '';
-  }
+  if (anyHostMatches(rules.hosts, host, path)) return '';
+  if (rules.serverNames && anyHostMatches(serverNameRules(server), host, path)) return '';
   for (const re of rules.regexes) if (re.test(rest)) return '';
   return '1';
 }
