@@ -112,6 +112,15 @@ export function setFuncs(L: LuaState, fns: Record<string, JsFn>): void {
   }
 }
 
+/** package.loaded[name] = the value on top of the stack (left there): what `require(name)` returns. */
+export function setLoaded(L: LuaState, name: string): void {
+  lua.lua_getglobal(L, S('package'));
+  lua.lua_getfield(L, -1, S('loaded'));
+  lua.lua_pushvalue(L, -3);
+  lua.lua_setfield(L, -2, S(name));
+  lua.lua_pop(L, 2);
+}
+
 export function setNumberField(L: LuaState, name: string, n: number): void {
   lua.lua_pushnumber(L, n);
   lua.lua_setfield(L, -2, S(name));
@@ -175,6 +184,18 @@ export class ByteSink {
   pushByte(c: number): void {
     this.reserve(1);
     this.buf[this.len++] = c;
+  }
+  /** an ASCII (or latin1) JS string, one byte per char */
+  ascii(s: string): void {
+    this.reserve(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+  }
+  /** byte `c`, `n` times */
+  repeat(c: number, n: number): void {
+    if (n <= 0) return;
+    this.reserve(n);
+    this.buf.fill(c, this.len, this.len + n);
+    this.len += n;
   }
   take(): Uint8Array {
     const out = this.buf.slice(0, this.len);

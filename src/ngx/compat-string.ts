@@ -3,7 +3,7 @@
 // slower than C Lua's) and follows lj_strfmt: %.14g numbers, %q, %a, int64 conversions, LuaJIT's
 // "invalid option" errors. gsub wraps fengari's: "%x" in a replacement string means "x" as in LuaJIT.
 import { lua, lauxlib } from '../lua/fengari.js';
-import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
+import { S, ByteSink, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { asciiBytes, numberBytes, num2int, fixedDigits, expDigits, gDigits } from '../lua/luajit-number.js';
 
 const f64 = new Float64Array(1);
@@ -101,40 +101,12 @@ function parseFormat(L: LuaState, fmt: Uint8Array): FmtSpec[] {
   return out;
 }
 
-/** Growable output buffer; one per nesting level (a __tostring may call string.format). */
-class OutBuf {
-  buf = new Uint8Array(256);
-  len = 0;
-  reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  bytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-  ascii(s: string): void {
-    this.reserve(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
-  }
-  repeat(c: number, n: number): void {
-    if (n <= 0) return;
-    this.reserve(n);
-    this.buf.fill(c, this.len, this.len + n);
-    this.len += n;
-  }
-}
-
-const outBufs: OutBuf[] = [];
+/** Output buffers, one per nesting level (a __tostring may call string.format). */
+const outBufs: ByteSink[] = [];
 let fmtDepth = 0;
 
 /** Pad `body` (ASCII) to the spec's width: spaces left/right, or zeros after `prefix`. */
-function putPadded(out: OutBuf, prefix: string, body: string, sp: FmtSpec, zeroOk: boolean): void {
+function putPadded(out: ByteSink, prefix: string, body: string, sp: FmtSpec, zeroOk: boolean): void {
   const len = prefix.length + body.length;
   const pad = sp.width - len;
   if (pad <= 0) {
@@ -166,7 +138,7 @@ function toInt64(n: number): number | bigint {
   return -(2n ** 63n);
 }
 
-function putInt(out: OutBuf, n: number, sp: FmtSpec): void {
+function putInt(out: ByteSink, n: number, sp: FmtSpec): void {
   const conv = sp.conv;
   let neg = false;
   let digits: string;
@@ -255,7 +227,7 @@ function hexFloat(n: number, sp: FmtSpec): [string, string] {
   return [prefix, body];
 }
 
-function putFloat(out: OutBuf, n: number, sp: FmtSpec): void {
+function putFloat(out: ByteSink, n: number, sp: FmtSpec): void {
   const conv = sp.conv;
   const upper = conv === 69 || conv === 70 || conv === 71 || conv === 65;
   if (!isFinite(n)) {
@@ -301,7 +273,7 @@ function putFloat(out: OutBuf, n: number, sp: FmtSpec): void {
   putPadded(out, prefix, body, sp, true);
 }
 
-function putQuoted(out: OutBuf, s: Uint8Array): void {
+function putQuoted(out: ByteSink, s: Uint8Array): void {
   out.reserve(s.length + 2);
   out.buf[out.len++] = 34;
   for (let i = 0; i < s.length; i++) {
@@ -316,12 +288,10 @@ function putQuoted(out: OutBuf, s: Uint8Array): void {
       if (next >= 48 && next <= 57) esc = esc.padStart(3, '0');
       out.ascii('\\' + esc);
     } else {
-      out.reserve(1);
-      out.buf[out.len++] = c;
+      out.pushByte(c);
     }
   }
-  out.reserve(1);
-  out.buf[out.len++] = 34;
+  out.pushByte(34);
 }
 
 /** The bytes %s shows for argument `arg` (numbers as %.14g, others via __tostring/tostring). */
@@ -351,7 +321,7 @@ export function strFormat(L: LuaState): number {
   }
   const top = lua.lua_gettop(L);
   let out = outBufs[fmtDepth];
-  if (out === undefined) out = outBufs[fmtDepth] = new OutBuf();
+  if (out === undefined) out = outBufs[fmtDepth] = new ByteSink();
   out.len = 0;
   fmtDepth++;
   try {
@@ -360,7 +330,7 @@ export function strFormat(L: LuaState): number {
       const sp = specs[k];
       const conv = sp.conv;
       if (conv === 0) {
-        out.bytes(sp.lit!);
+        out.push(sp.lit!);
         continue;
       }
       arg++;
@@ -369,13 +339,13 @@ export function strFormat(L: LuaState): number {
           if (arg > top) lauxlib.luaL_argerror(L, arg, E_NOVAL);
           let b = argBytes(L, arg);
           if (sp.plain) {
-            out.bytes(b);
+            out.push(b);
             break;
           }
           if (sp.prec >= 0 && b.length > sp.prec) b = b.subarray(0, sp.prec);
           const pad = sp.width - b.length;
           if (pad > 0 && !(sp.flags & F_LEFT)) out.repeat(32, pad);
-          out.bytes(b);
+          out.push(b);
           if (pad > 0 && sp.flags & F_LEFT) out.repeat(32, pad);
           break;
         }
@@ -387,8 +357,7 @@ export function strFormat(L: LuaState): number {
           const c = num2int(checkNum(L, arg, top)) & 255;
           const pad = sp.width - 1;
           if (pad > 0 && !(sp.flags & F_LEFT)) out.repeat(32, pad);
-          out.reserve(1);
-          out.buf[out.len++] = c;
+          out.pushByte(c);
           if (pad > 0 && sp.flags & F_LEFT) out.repeat(32, pad);
           break;
         }
@@ -409,9 +378,9 @@ export function strFormat(L: LuaState): number {
 /** One number through a LuaJIT string.format spec, from JS ("%.14g", "%5.2f", "%x", ...). */
 export function formatNumberSpec(spec: string, n: number): string {
   const specs = parseFormat(null as LuaState, asciiBytes(spec));
-  const out = new OutBuf();
+  const out = new ByteSink();
   for (const sp of specs) {
-    if (sp.conv === 0) out.bytes(sp.lit!);
+    if (sp.conv === 0) out.push(sp.lit!);
     else if ([100, 105, 117, 120, 88, 111].includes(sp.conv)) putInt(out, n, sp);
     else putFloat(out, n, sp);
   }

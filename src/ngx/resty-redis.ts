@@ -6,31 +6,18 @@
 // Arguments are converted like lua-resty-redis does (tostring for non-strings; numbers with
 // LuaJIT's %.14g through the patched lua_tolstring).
 import { lua, lauxlib } from '../lua/fengari.js';
-import { S, type LuaState } from '../lua/bridge.js';
+import { S, ByteSink, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';
 
-let out = new Uint8Array(4096);
+const out = new ByteSink(4096);
 
-function ensure(len: number, need: number): void {
-  if (len + need <= out.length) return;
-  let size = out.length * 2;
-  while (size < len + need) size *= 2;
-  const next = new Uint8Array(size);
-  next.set(out.subarray(0, len));
-  out = next;
+/** Append the decimal digits of a non-negative integer. */
+function putInt(n: number): void {
+  if (n < 10) out.pushByte(48 + n);
+  else out.ascii(String(n));
 }
 
-/** Write the decimal digits of a non-negative integer at `pos`; returns the new position. */
-function writeInt(pos: number, n: number): number {
-  if (n < 10) {
-    out[pos] = 48 + n;
-    return pos + 1;
-  }
-  const s = String(n);
-  for (let i = 0; i < s.length; i++) out[pos + i] = s.charCodeAt(i);
-  return pos + s.length;
-}
-
+const CRLF = S('\r\n');
 const T_TRUE = S('true');
 const T_FALSE = S('false');
 const T_NIL = S('nil');
@@ -54,24 +41,19 @@ function argBytes(L: LuaState, i: number): Uint8Array {
 
 function genReq(L: LuaState): number {
   const n = lua.lua_gettop(L);
-  ensure(0, 16);
-  out[0] = 42; // *
-  let pos = writeInt(1, n);
-  out[pos++] = 13;
-  out[pos++] = 10;
+  out.len = 0;
+  out.pushByte(42); // *
+  putInt(n);
+  out.push(CRLF);
   for (let i = 1; i <= n; i++) {
     const b = argBytes(L, i);
-    ensure(pos, b.length + 24);
-    out[pos++] = 36; // $
-    pos = writeInt(pos, b.length);
-    out[pos++] = 13;
-    out[pos++] = 10;
-    out.set(b, pos);
-    pos += b.length;
-    out[pos++] = 13;
-    out[pos++] = 10;
+    out.pushByte(36); // $
+    putInt(b.length);
+    out.push(CRLF);
+    out.push(b);
+    out.push(CRLF);
   }
-  lua.lua_pushlstring(L, out.subarray(0, pos), pos);
+  lua.lua_pushlstring(L, out.buf, out.len);
   return 1;
 }
 
