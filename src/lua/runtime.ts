@@ -22,13 +22,7 @@ export function createLuaRuntime(opts: VmOptions, worker: any, instructionBudget
   initScheduler(L, instructionBudget);
   lua.lua_newtable(L);
   lua.lua_setglobal(L, S('ngx'));
-  installAll(L, { worker });
-  // require "ngx" returns the ngx table, as in OpenResty
-  lua.lua_getglobal(L, S('package'));
-  lua.lua_getfield(L, -1, S('loaded'));
-  lua.lua_getglobal(L, S('ngx'));
-  lua.lua_setfield(L, -2, S('ngx'));
-  lua.lua_pop(L, 2);
+  installAll(L, { worker }); // misc.ts also makes require "ngx" return the ngx table
   const dir = path.join(runtimeDir(), 'tsresty');
   for (const f of BOOT_FILES) {
     const p = path.join(dir, f);

@@ -3,7 +3,7 @@
 // write/type/popen/tmpfile/input/output and file methods read/write/lines/seek/close/flush/setvbuf.
 // There is no __gc in fengari, so a file that is never closed keeps its descriptor.
 import { lua, lauxlib } from '../lua/fengari.js';
-import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
+import { S, pushBytes, luaErrorWhere, setLoaded, type LuaState } from '../lua/bridge.js';
 import { numberBytes, num2int } from '../lua/luajit-number.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -485,9 +485,6 @@ export function installIo(L: LuaState): void {
   }
   lua.lua_pushvalue(L, -1);
   lua.lua_setglobal(L, S('io'));
-  lua.lua_getglobal(L, S('package'));
-  lua.lua_getfield(L, -1, S('loaded'));
-  lua.lua_pushvalue(L, -3);
-  lua.lua_setfield(L, -2, S('io'));
-  lua.lua_pop(L, 3);
+  setLoaded(L, 'io');
+  lua.lua_pop(L, 1);
 }

@@ -13,7 +13,7 @@
 // whether cjson sees the patched function depends on which of the two is evaluated first.)
 import '../lua/fengari-patches.js';
 import { lua } from '../lua/fengari.js';
-import { S, pushBytes, type LuaState } from '../lua/bridge.js';
+import { S, pushBytes, setLoaded, type LuaState } from '../lua/bridge.js';
 import { asciiBytes } from '../lua/luajit-number.js';
 import { defineNgxApi, type NgxEnv } from './registry.js';
 import { strFormat, gsubCompat } from './compat-string.js';
@@ -84,12 +84,7 @@ defineNgxApi('misc', (L, env) => {
   lua.lua_setfield(L, -2, S('nginx_configure'));
   lua.lua_setfield(L, -2, S('config'));
 
-  // package.loaded.ngx = ngx (require "ngx")
-  lua.lua_getglobal(L, S('package'));
-  lua.lua_getfield(L, -1, S('loaded'));
-  lua.lua_pushvalue(L, -3);
-  lua.lua_setfield(L, -2, S('ngx'));
-  lua.lua_pop(L, 2);
+  setLoaded(L, 'ngx'); // require "ngx" returns the ngx table, as in OpenResty
 
   // library replacements
   setGlobalFn(L, 'string', 'format', strFormat);
@@ -130,9 +125,6 @@ defineNgxApi('misc', (L, env) => {
   openBit(L);
   lua.lua_pushvalue(L, -1);
   lua.lua_setglobal(L, S('bit'));
-  lua.lua_getglobal(L, S('package'));
-  lua.lua_getfield(L, -1, S('loaded'));
-  lua.lua_pushvalue(L, -3);
-  lua.lua_setfield(L, -2, S('bit'));
-  lua.lua_pop(L, 3);
+  setLoaded(L, 'bit');
+  lua.lua_pop(L, 1);
 });

@@ -7,7 +7,7 @@
 // Extension: the multi-value filters (set_hmac_sha1, set_hmac_sha256, set_random, set_if_empty)
 // are callable too, with one Lua argument per directive value; OpenResty refuses them.
 import { lua, lauxlib } from '../lua/fengari.js';
-import { S, pushBytes, luaErrorWhere, type LuaState } from '../lua/bridge.js';
+import { S, pushBytes, luaErrorWhere, setLoaded, type LuaState } from '../lua/bridge.js';
 import { defineNgxApi } from './registry.js';
 import { SET_MISC, SINGLE_VALUE, type SetMiscOptions } from './setmisc.js';
 import { maybeRequest } from './context.js';
@@ -79,10 +79,6 @@ defineNgxApi('ndk', (L) => {
   lua.lua_setfield(L, -2, S('__newindex'));
   lua.lua_setmetatable(L, -2);
   lua.lua_setfield(L, -2, S('set_var'));
-  lua.lua_getglobal(L, S('package'));
-  lua.lua_getfield(L, -1, S('loaded'));
-  lua.lua_pushvalue(L, -3);
-  lua.lua_setfield(L, -2, S('ndk'));
-  lua.lua_pop(L, 2);
+  setLoaded(L, 'ndk');
   lua.lua_setglobal(L, S('ndk'));
 });
