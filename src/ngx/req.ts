@@ -10,6 +10,7 @@ import { suspend, resume, exitTask, currentTask } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';
 import type { Request } from '../http/request.js';
 import { storeBody, removeBodyFile } from '../http/body-file.js';
+import { fsPath } from '../http/static.js';
 import { reqSocket } from './socket-req.js';
 
 const METHOD_BY_ID: Record<number, string> = {
@@ -245,7 +246,7 @@ const api: Record<string, JsFn> = {
 /** Size of a regular file, -1 when it cannot be opened (ngx_open_cached_file's check). */
 function bodyFileSize(name: string): number {
   try {
-    const st = fs.statSync(Buffer.from(name, 'latin1'));
+    const st = fs.statSync(fsPath(name));
     return st.isFile() ? st.size : -1;
   } catch {
     return -1;

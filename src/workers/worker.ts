@@ -227,7 +227,7 @@ export class Worker {
     if (uri.startsWith('@')) return namedRedirect(req, uri);
     const target = evalComplex(req, compileComplex(uri));
     if (/^https?:\/\//.test(target)) {
-      req.headersOut.set('Location', target);
+      req.headersOut.setRedirect(target); // r->headers_out.location, like any core redirect
       req.status = 0;
       finalize(req, overwrite && overwrite > 0 ? overwrite : 302);
       return true;

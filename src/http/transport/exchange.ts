@@ -203,7 +203,6 @@ export class Http1Exchange implements Exchange {
     b.cb = null;
     b.limit = -1;
     this.bodyState = B_DISCARDING;
-    this.bodyChunksKept = true;
     if (cb) cb(null, b.chunks);
     this.host.wantBody(this);
   }
