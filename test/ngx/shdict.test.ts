@@ -4,7 +4,8 @@
 import { describe, it, expect } from 'vitest';
 import { lua, lauxlib } from 'fengari';
 import { createLuaRuntime } from '../../src/lua/runtime.js';
-import { toJs, bytesToString } from '../../src/lua/bridge.js';
+import { toJs } from '../../src/lua/bridge.js';
+import { runChunk } from '../support/lua-harness.js';
 import { startRecording, stopRecording, startReplay, stopReplay, zoneByName } from '../../src/ngx/shdict.js';
 
 const fakeWorker = {
@@ -23,20 +24,7 @@ const fakeWorker = {
 const { vm } = createLuaRuntime({ packagePath: null, packageCPath: null, prefix: process.cwd() }, fakeWorker);
 
 /** Runs a chunk; returns its results as JS values (strings as JS strings, nil as null). */
-function run(code: string): unknown[] {
-  const L = vm.L;
-  const top = lua.lua_gettop(L);
-  const b = Buffer.from(code);
-  if (lauxlib.luaL_loadbuffer(L, b, b.length, Buffer.from('=t')) !== lua.LUA_OK || lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
-    const msg = bytesToString(lua.lua_tolstring(L, -1));
-    lua.lua_settop(L, top);
-    throw new Error(msg);
-  }
-  const out: unknown[] = [];
-  for (let i = top + 1; i <= lua.lua_gettop(L); i++) out.push(toJs(L, i));
-  lua.lua_settop(L, top);
-  return out;
-}
+const run = (code: string): unknown[] => runChunk(vm.L, code, toJs, '=t');
 
 /** The Lua results of `expr` packed with their count (so trailing nils show). */
 function ret(expr: string): unknown[] {

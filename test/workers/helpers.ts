@@ -3,10 +3,11 @@
 // the master (HUP, QUIT, TERM) and wait for log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, request, type Response } from '../support/server.js';
+import { freePort, request, canConnect, sleep, type Response } from '../support/server.js';
+
+export { sleep };
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
@@ -125,20 +126,6 @@ ${serverConfig}
   };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
 
 /** Requests until `pred` holds for the body (or the time runs out). */
 export async function pollBody(srv: MultiServer, p: string, pred: (body: string) => boolean, timeoutMs = 15000): Promise<string> {
