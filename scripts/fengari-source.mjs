@@ -23,6 +23,84 @@ export const FENGARI_SOURCE_PATCHES = [
     replace: `        L.top = newtop;`,
   },
   {
+    // Growing the stack for a Lua frame (adjust_top, missing parameters in luaD_precall) made a new
+    // nil TValue per slot: a dozen objects per Lua call, the largest share of a request's garbage.
+    // Slots above top are dead and owned by nobody - luaF_close replaces a captured slot with a
+    // fresh TValue before its frame goes away, and the API pushes fresh TValues - so a leftover
+    // object is reset to nil in place.
+    file: 'ldo.js',
+    why: 'adjust_top: reuse the dead TValues above top',
+    find: `        while (L.top < newtop)
+            L.stack[L.top++] = new lobject.TValue(LUA_TNIL, null);`,
+    replace: `        while (L.top < newtop) {
+            let o = L.stack[L.top];
+            if (o === undefined) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
+            else { o.type = LUA_TNIL; o.value = null; }
+            L.top++;
+        }`,
+  },
+  {
+    // Likewise a CallInfo per call: Lua 5.3 keeps the list of CallInfos and reuses the next one
+    // (next_ci); fengari dropped it on every return. Every field a call reads is set by
+    // luaD_precall or by the API before use, as in C Lua, which reuses them the same way.
+    file: 'lstate.js',
+    why: 'luaE_extendCI: reuse the next CallInfo',
+    find: `const luaE_extendCI = function(L) {
+    let ci = new CallInfo();`,
+    replace: `const luaE_extendCI = function(L) {
+    let ci = L.ci.next;
+    if (ci !== null) {
+        L.ci = ci;
+        return ci;
+    }
+    ci = new CallInfo();`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'luaD_poscall: keep the CallInfo for the next call',
+    find: `    L.ci = ci.previous;
+    L.ci.next = null;
+    return moveresults(`,
+    replace: `    L.ci = ci.previous;
+    return moveresults(`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'adjust_varargs: reuse the dead TValues above top for the fixed parameters',
+    find: `    for (i = 0; i < nfixargs && i < actual; i++) {
+        lobject.pushobj2s(L, L.stack[fixed + i]);
+        L.stack[fixed + i].setnilvalue();
+    }
+
+    for (; i < nfixargs; i++)
+        L.stack[L.top++] = new lobject.TValue(LUA_TNIL, null);`,
+    replace: `    for (i = 0; i < nfixargs && i < actual; i++) {
+        let o = L.stack[L.top];
+        if (o === undefined) lobject.pushobj2s(L, L.stack[fixed + i]);
+        else { o.setfrom(L.stack[fixed + i]); L.top++; }
+        L.stack[fixed + i].setnilvalue();
+    }
+
+    for (; i < nfixargs; i++) {
+        let o = L.stack[L.top];
+        if (o === undefined) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
+        else { o.type = LUA_TNIL; o.value = null; }
+        L.top++;
+    }`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'luaD_precall: reuse the dead TValues above top for missing parameters',
+    find: `                for (; n < p.numparams; n++)
+                    L.stack[L.top++] = new lobject.TValue(LUA_TNIL, null); // complete missing arguments`,
+    replace: `                for (; n < p.numparams; n++) { // complete missing arguments
+                    let o = L.stack[L.top];
+                    if (o === undefined) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
+                    else { o.type = LUA_TNIL; o.value = null; }
+                    L.top++;
+                }`,
+  },
+  {
     file: 'ldo.js',
     why: 'moveresults (LUA_MULTRET): lower top without deleting slots',
     find: `            for (let i=L.top; i>=(res + nres); i--)
@@ -147,6 +225,117 @@ FENGARI_SOURCE_PATCHES.push(
     return (luai_ctype_[c+1] & ((1<<ALPHABIT)|(1<<DIGITBIT))) !== 0;`,
     replace: `const lislalnum = function(c) {
     return c >= 0x80 || (luai_ctype_[c+1] & ((1<<ALPHABIT)|(1<<DIGITBIT))) !== 0;`,
+  },
+);
+
+// Soft yields. fengari implements lua_yield as a JS throw, as Lua 5.3 does with longjmp, and under
+// Node every throw costs microseconds (V8 records a message and stack trace for it: no embedder
+// TryCatch is above the event loop's callbacks) and grows with the stack depth - a cosocket call
+// paid ~15 us CPU in that throw alone. When the only JS frames between lua_resume and the yielding
+// JS function are the VM's own (resume/unroll -> luaV_execute -> luaD_precall -> f), yielding can
+// instead return through them: lua_yieldk marks the thread yielded and returns, f returns, and
+// each of those frames stops when it sees L.status === LUA_YIELD. That holds when f was called
+// by luaD_precall at the coroutine's base C-call depth (L.softBase, set by lua_resume: every other
+// way into the VM - lua_call, metamethods, pcall, for-iterators - goes through luaD_call, which
+// raises nCcalls). Anything else (a yield below pcall, from a metamethod, from a continuation)
+// still throws. A JS function must `return lua_yield(...)` - C code cannot run on after
+// lua_yield, and precall checks that nothing was pushed after the yield.
+FENGARI_SOURCE_PATCHES.push(
+  {
+    file: 'lstate.js',
+    why: 'soft yields: per-thread fields',
+    find: `        this.nCcalls = 0;`,
+    replace: `        this.nCcalls = 0;
+        this.softBase = -1; /* nCcalls at which a JS function may yield by returning */
+        this.softCI = null; /* the CallInfo of the JS function luaD_precall is running there */
+        this.softTop = 0;   /* top when it yielded (checked when it returns) */`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'soft yields: luaD_precall marks the JS function and stops after its yield',
+    find: `            let n = f(L); /* do the actual call */
+            if (typeof n !== "number" || n < 0 || (n|0) !== n)`,
+    replace: `            L.softCI = L.nCcalls === L.softBase ? ci : null;
+            let n = f(L); /* do the actual call */
+            if (L.status === LUA_YIELD) {  /* it yielded by returning (soft yield) */
+                if (L.ci !== ci || L.top !== L.softTop) {
+                    L.status = LUA_OK;
+                    ldebug.luaG_runerror(L, to_luastring("JS function kept running after lua_yield (use: return lua_yield(...))", true));
+                }
+                return true;
+            }
+            if (typeof n !== "number" || n < 0 || (n|0) !== n)`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'soft yields: lua_yieldk returns where it can',
+    find: `        ci.func = L.stack[ci.funcOff];
+        luaD_throw(L, LUA_YIELD);`,
+    replace: `        ci.func = L.stack[ci.funcOff];
+        if (L.softCI === ci && L.nCcalls === L.softBase) {
+            L.softCI = null;
+            L.softTop = L.top;
+            return 0;  /* luaD_precall and the VM unwind by returning */
+        }
+        L.softCI = null;
+        luaD_throw(L, LUA_YIELD);`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'soft yields: a continuation called by resume throws its yields',
+    find: `                n = ci.c_k(L, LUA_YIELD, ci.c_ctx); /* call continuation */`,
+    replace: `                L.softCI = null;
+                n = ci.c_k(L, LUA_YIELD, ci.c_ctx); /* call continuation */`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'soft yields: a continuation called by finishCcall throws its yields',
+    find: `    let n = c_k(L, status, ci.c_ctx);  /* call continuation function */`,
+    replace: `    L.softCI = null;
+    let n = c_k(L, status, ci.c_ctx);  /* call continuation function */`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'soft yields: unroll stops at a yield',
+    find: `    while (L.ci !== L.base_ci) {  /* something in the stack */`,
+    replace: `    while (L.ci !== L.base_ci && L.status !== LUA_YIELD) {  /* something in the stack, not yielded */`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'soft yields: lua_resume sets the base depth',
+    find: `    L.nCcalls = from ? from.nCcalls + 1 : 1;`,
+    replace: `    L.nCcalls = from ? from.nCcalls + 1 : 1;
+    L.softBase = L.nCcalls;`,
+  },
+  {
+    file: 'ldo.js',
+    why: 'soft yields: lua_resume reports a soft yield',
+    find: `            status = luaD_rawrunprotected(L, unroll, status);
+        }
+`,
+    replace: `            status = luaD_rawrunprotected(L, unroll, status);
+        }
+        if (status === LUA_OK && L.status === LUA_YIELD)  /* yielded by returning */
+            status = LUA_YIELD;
+`,
+  },
+  {
+    file: 'lvm.js',
+    why: 'soft yields: OP_CALL returns from luaV_execute after a yield',
+    find: `                if (ldo.luaD_precall(L, ra, nresults)) {
+                    if (nresults >= 0)`,
+    replace: `                if (ldo.luaD_precall(L, ra, nresults)) {
+                    if (L.status === 1 /* LUA_YIELD: soft yield */) return;
+                    if (nresults >= 0)`,
+  },
+  {
+    file: 'lvm.js',
+    why: 'soft yields: OP_TAILCALL returns from luaV_execute after a yield',
+    find: `                if (ldo.luaD_precall(L, ra, LUA_MULTRET)) { // JS function
+                } else {`,
+    replace: `                if (ldo.luaD_precall(L, ra, LUA_MULTRET)) { // JS function
+                    if (L.status === 1 /* LUA_YIELD: soft yield */) return;
+                } else {`,
   },
 );
 
