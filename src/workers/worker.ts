@@ -221,8 +221,10 @@ export class Worker {
   errorPage(req: Request, status: number, uri: string, overwrite: number | null): boolean {
     if (req.method !== 'HEAD') req.method = 'GET';
     // nginx's ngx_http_send_error_page: "error_page 404 /x" keeps 404 as r->err_status,
-    // "= 200" forces a code, a bare "=" lets the redirected location decide
-    req.status = 0;
+    // "= 200" forces a code, a bare "=" lets the redirected location decide - from
+    // r->headers_out.status, which the redirect keeps: ngx.exit(404) has set it to 404 (a Lua
+    // error page then answers 404 too), nginx's own errors (a missing file, a bad request) have not
+    req.status = req.exitCode === status ? status : 0;
     req.errStatus = overwrite === null ? status : overwrite === -1 ? 0 : overwrite;
     if (uri.startsWith('@')) return namedRedirect(req, uri);
     const target = evalComplex(req, compileComplex(uri));

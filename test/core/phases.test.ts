@@ -65,6 +65,13 @@ beforeAll(async () => {
         location /handled {
             content_by_lua_block { ngx.say("handled ", ngx.status) }
         }
+        location /error-page-keep {
+            error_page 404 = /handled;
+            content_by_lua_block { ngx.exit(404) }
+        }
+        location /error-page-missing {
+            error_page 404 = /handled;
+        }
         location /init {
             content_by_lua_block { ngx.say(INIT_VALUE, " / ", WORKER_VALUE) }
         }
@@ -156,6 +163,15 @@ describe('phases', () => {
     const r = await srv.request('/error-page');
     expect(r.status).toBe(404);
     expect(r.body).toBe('handled 404\n');
+  });
+
+  it('error_page with a bare "=": the status ngx.exit set stays, nginx\'s own 404 does not', async () => {
+    const kept = await srv.request('/error-page-keep');
+    expect(kept.status).toBe(404);
+    expect(kept.body).toBe('handled 404\n');
+    const missing = await srv.request('/error-page-missing/none.html');
+    expect(missing.status).toBe(200);
+    expect(missing.body).toBe('handled 0\n'); // ngx.status reads r->headers_out.status, still unset
   });
 
   it('output APIs are disabled in log_by_lua with OpenResty\'s message', async () => {
