@@ -1,12 +1,12 @@
 // tcpsock:connect(host, port, opts?) / connect("unix:/path", opts?) and the connect helper that
 // the pool's connect queue re-enters (ngx_http_lua_socket_tcp_connect{,_helper} and
 // ngx_http_lua_socket_resolve_retval_handler).
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { lua, lauxlib } from '../lua/fengari.js';
 import { pushString, pushLatin1, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
 import { currentTask, suspend, resume, type LuaTask } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';
-import { TcpSock, Kind, adoptSocket } from './socket-tcp.js';
+import { TcpSock, Kind, adoptSocket, upstreamSocket } from './socket-tcp.js';
 import {
   currentOwner, currentSettings, checkCosocketContext, debug, debugOn, logCtx, selfObject, argError, typeNameAt, errnoOf, errText,
 } from './socket-common.js';
@@ -199,7 +199,7 @@ function failed(L: LuaState, u: TcpSock, msg: string): number {
 /** ngx_event_connect_peer + the connected/timeout handlers. */
 function startConnect(L: LuaState, u: TcpSock, target: net.NetConnectOpts, display: string, port: number, task: LuaTask): number {
   if (u.bindAddr !== null && !('path' in target)) (target as net.TcpNetConnectOpts).localAddress = u.bindAddr;
-  const s = new net.Socket({ allowHalfOpen: true });
+  const s = upstreamSocket();
   adoptSocket(s, u);
   u.conn = s;
   u.register();

@@ -60,6 +60,11 @@ class PoolItem implements SocketHolder {
     readonly tls: boolean,
   ) {}
 
+  /** bytes on an idle connection: nginx's keepalive close handler drops it */
+  onData(): boolean {
+    this.close();
+    return false;
+  }
   onReadable(): void {
     this.check();
   }
@@ -192,7 +197,11 @@ export function tcpSetKeepalive(L: LuaState): number {
   adoptSocket(c, item);
   c.unref();
   let dubious = false;
-  if (c.readableLength > 0 || sourceEnded(c) || c.destroyed) dubious = !item.check();
+  if (u.srcChunks !== null && u.srcChunks.length > 0) {
+    // the peer sent more than was read: nginx finds the idle connection readable and drops it
+    item.close();
+    dubious = true;
+  } else if (c.readableLength > 0 || sourceEnded(c) || c.destroyed) dubious = !item.check();
   u.finalize();
   resumeConnOp(spool);
   if (dubious) return fail(L, 'connection in dubious state');

@@ -7,6 +7,7 @@
 // kernel's), a call that the buffered bytes satisfy returns without yielding, and a waiting call
 // is resumed from the socket's 'readable' event.
 import type * as net from 'node:net';
+import { Socket as NetSocket } from 'node:net';
 import { lua } from '../lua/fengari.js';
 import { pushString, type LuaState } from '../lua/bridge.js';
 import { resume, type LuaTask } from '../lua/scheduler.js';
@@ -29,6 +30,9 @@ export const enum Kind {
 
 /** Something that receives a Node socket's events (a live cosocket or an idle pool entry). */
 export interface SocketHolder {
+  /** bytes read by an upstream socket created with `upstreamSocket` (a view of a shared buffer,
+   *  valid during the call); false stops reading until `resumeReading` */
+  onData(data: Buffer): boolean;
   onReadable(): void;
   onEnd(): void;
   onError(err: NodeJS.ErrnoException): void;
@@ -63,6 +67,29 @@ function evDrain(this: HeldSocket): void {
 function evConnect(this: HeldSocket): void {
   const h = this[HOLDER];
   if (h && h.onConnect) h.onConnect();
+}
+
+// Upstream sockets read into one shared buffer (net.Socket's `onread`) and hand the bytes to their
+// holder right away: no Readable stream buffering, no 'readable' tick, no fresh 64 KB read buffer
+// per read from Node. The holder copies what it keeps.
+const READ_BUF = Buffer.allocUnsafe(65536);
+/** bytes a cosocket queues before its socket stops reading (Node's Readable stopped at 16 KB) */
+const IN_MAX = 65536;
+
+function onUpstreamRead(this: HeldSocket, n: number, buf: Buffer): boolean {
+  const h = this[HOLDER];
+  return h ? h.onData(buf.subarray(0, n)) : true;
+}
+
+/** A new upstream TCP socket reading through `onData`. */
+export function upstreamSocket(): net.Socket {
+  // (Node takes `onread` in the constructor too; @types/node only lists it for connect())
+  return new NetSocket({ allowHalfOpen: true, onread: { buffer: READ_BUF, callback: onUpstreamRead } } as net.SocketConstructorOpts);
+}
+
+/** Read again after onData returned false. */
+export function resumeReading(s: net.Socket): void {
+  if (!s.destroyed && !(s as unknown as { _handle: { reading?: boolean } | null })._handle?.reading) s.read(0);
 }
 
 /** Install the event dispatchers once per Node socket; `setHolder` then routes its events. */
@@ -194,6 +221,10 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
   tls = false;
   /** ngx.req.socket(true): the taken-over client connection, closed when the request ends */
   rawConn: net.Socket | null = null;
+  /** bytes onData queued in srcChunks */
+  srcBytes = 0;
+  /** onData stopped the socket's reads: srcChunks holds IN_MAX bytes */
+  paused = false;
 
   /** Reset the upstream part for a new connect (ngx_memzero(u) in lua-nginx-module). */
   resetUpstream(owner: object, conf: LocSettings, log: LogContext | null): void {
@@ -213,6 +244,9 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
     this.ft = 0;
     this.inb.clear();
     this.out.clear();
+    this.srcChunks = null;
+    this.srcBytes = 0;
+    this.paused = false;
     this.connWaiting = this.readWaiting = this.writeWaiting = false;
     this.connTask = this.readTask = this.writeTask = null;
     this.connectTimeout = this.tConnect > 0 ? this.tConnect : conf.luaSocketConnectTimeout;
@@ -252,6 +286,16 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
   }
 
   // ---- events ---------------------------------------------------------------------------------
+
+  onData(data: Buffer): boolean {
+    // queued like data still in the kernel: a receive pulls it into inb (setkeepalive tells
+    // "unread data in buffer" from "connection in dubious state" by that, as nginx does)
+    (this.srcChunks ??= []).push(Buffer.from(data));
+    this.srcBytes += data.length;
+    if (this.readWaiting) this.readMore();
+    this.paused = this.srcBytes >= IN_MAX;
+    return !this.paused;
+  }
 
   onReadable(): void {
     if (this.readWaiting) this.readMore();
@@ -335,7 +379,11 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
       this.bodyRest -= c.length;
       return c;
     }
-    if (this.srcChunks !== null && this.srcChunks.length > 0) return this.srcChunks.shift()!;
+    if (this.srcChunks !== null && this.srcChunks.length > 0) {
+      const c = this.srcChunks.shift()!;
+      this.srcBytes -= c.length;
+      return c;
+    }
     const s = this.conn;
     if (s === null) return null;
     return s.read() as Buffer | null;
@@ -364,6 +412,11 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
       if (chunk !== null) {
         if (chunk.length) inb.append(chunk);
         continue;
+      }
+      if (this.paused) {
+        // the queue is drained: let the socket read again (its next bytes come through onData)
+        this.paused = false;
+        if (this.conn !== null) resumeReading(this.conn);
       }
       if (this.sockErr !== null && (this.kind !== Kind.Upstream || this.sockErr.code !== 'EPIPE')) {
         this.ft |= FT_ERROR;

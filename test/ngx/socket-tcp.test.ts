@@ -19,6 +19,7 @@ const FIXTURES: Record<string, string> = {
   abcabd: 'abcabcabd\n',
   http: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
   ten: '0123456789',
+  big: 'abcdefghij'.repeat(100000),
 };
 
 interface Peer {
@@ -325,6 +326,22 @@ beforeAll(async () => {
             ngx.sleep(0.05)
             ngx.say(sock:setkeepalive())
         `)} }
+        location /big { ${lua(`
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", ${P}))
+            sock:send("FIX big\\n")
+            ngx.sleep(0.1) -- the peer's megabyte piles up: the socket stops reading, then resumes
+            local total, a = 0, 0
+            while true do
+                local data, err, partial = sock:receive(4096)
+                data = data or partial
+                total = total + #data
+                a = a + select(2, data:gsub("a", ""))
+                if err then ngx.say(err) break end
+                if total == 500000 then ngx.sleep(0.02) end
+            end
+            ngx.say(total, " ", a)
+        `)} }
         location /peerclose { ${lua(`
             local sock = ngx.socket.tcp()
             assert(sock:connect("127.0.0.1", ${P}, { pool = "pc" }))
@@ -520,6 +537,11 @@ describe('tcp cosocket', () => {
     );
     expect(peer.accepted - before).toBe(1);
     expect(srv.errorLog()).toContain('lua tcp socket keepalive create connection pool for key "ka"');
+  });
+
+  it('a large reply read in small pieces arrives whole (reads stop and resume)', async () => {
+    const r = await srv.request('/big');
+    expect(r.body).toBe('closed\n1000000 100000\n');
   });
 
   it('setkeepalive refuses unread data and dubious connections', async () => {
