@@ -8,6 +8,9 @@ local raw_create = coroutine.create
 local select, error = select, error
 
 local raw_running = coroutine.running
+-- what Lua code gets as coroutine.running: marks the thread as seen (src/lua/scheduler.ts reuses
+-- only entry threads no Lua code holds)
+local running = debug.getregistry()["tsresty.running"] or raw_running
 -- coroutines passing an inner coroutine's API yield up: they are "normal" (resuming another one)
 local forwarding = {}
 
@@ -72,7 +75,7 @@ status = coroutine.status
 -- that walks the table or reaches for the raw functions sees the same.
 do
   local api = {
-    running = raw_running,
+    running = running,
     _create = raw_create, _wrap = raw_wrap, _resume = raw_resume, _yield = raw_yield, _status = raw_status,
     __create = coroutine.create, __wrap = coroutine.wrap, __resume = coroutine.resume,
     __yield = coroutine.yield, __status = coroutine.status,

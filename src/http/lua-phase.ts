@@ -87,6 +87,7 @@ export function runLuaPhase(req: Request, code: LuaCode, phase: string): number 
     return DONE;
   }
   const task = new RequestTask(entryHost, phase, req);
+  task.recycle = true;
   req.task = task;
   if (req.loc.s.luaCheckClientAbort) req.worker.hooks.watchClientAbort(req);
   req.exitCode = null;

@@ -36,6 +36,8 @@ export class LuaTask {
   deferredEnd: { end: TaskEnd; err: string | null } | null = null;
   /** set when a light thread called ngx.exit: the whole group must stop */
   groupExit = false;
+  /** the coroutine may go back to the thread pool when it returns (nobody reads its results) */
+  recycle = false;
   /** Free-form per-kind data, e.g. the request this task belongs to. */
   constructor(
     readonly host: TaskHost,
@@ -63,6 +65,8 @@ export function initScheduler(L: LuaState, budget: number): void {
   // The marker is a unique table kept in the registry; Lua wrappers compare against it.
   lua.lua_newtable(L);
   lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, YIELD_MARK_KEY);
+  lua.lua_pushcfunction(L, coRunning);
+  lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, S('tsresty.running'));
   if (budget > 0) lua.lua_sethook(L, budgetHook, lua.LUA_MASKCOUNT, HOOK_STEP);
 }
 
@@ -78,6 +82,45 @@ function budgetHook(L: LuaState): void {
     t.budget = HOOK_STEP; // keep firing on every step so a pcall cannot swallow it for long
     luaErrorWhere(L, `instruction budget exceeded (lua_instruction_budget ${instructionBudget}): runaway Lua code aborted`);
   }
+}
+
+// ---- thread pool ------------------------------------------------------------------------------
+// A request's entry coroutine that returned normally is reused by a later task: a fresh thread per
+// request (its lua_State, stack slots and CallInfos) was a fifth of a request's garbage. Only
+// threads Lua code never held as a value are reused - coroutine.running (the one way to get the
+// running thread; see lua/tsresty/coroutine.lua) marks a thread as seen - and only while they run
+// the state's own hook (debug.sethook on the thread rules it out).
+const threadPool: LuaState[] = [];
+const THREAD_POOL_MAX = 256;
+/** a pooled thread whose stack grew past this many slots is dropped instead */
+const THREAD_STACK_MAX = 4096;
+const seenThreads = new WeakSet<object>();
+
+function takeThread(): LuaState {
+  const co = threadPool.pop();
+  if (co !== undefined) return co;
+  const fresh = lua.lua_newthread(MAIN);
+  // No registry anchor: fengari objects live as long as JS references them (task.co), and
+  // luaL_ref/unref per request cost ~9% of a hello-world request's CPU.
+  lua.lua_pop(MAIN, 1);
+  return fresh;
+}
+
+function recycleThread(co: LuaState): void {
+  if (threadPool.length >= THREAD_POOL_MAX || seenThreads.has(co)) return;
+  if (lua.lua_gethook(co) !== lua.lua_gethook(MAIN) || lua.lua_gethookmask(co) !== lua.lua_gethookmask(MAIN) || lua.lua_gethookcount(co) !== lua.lua_gethookcount(MAIN)) return;
+  if ((co as { stack: unknown[] }).stack.length > THREAD_STACK_MAX) return;
+  lua.lua_settop(co, 0);
+  threadPool.push(co);
+}
+
+/** coroutine.running(): the running thread and whether it is the main one; the thread is marked
+ *  as seen by Lua code, so it is never reused for another task. */
+function coRunning(L: LuaState): number {
+  const isMain = lua.lua_pushthread(L);
+  if (!isMain) seenThreads.add(L);
+  lua.lua_pushboolean(L, isMain);
+  return 2;
 }
 
 /** Push the yield marker (for the coroutine wrappers to recognise API yields). */
@@ -96,11 +139,7 @@ export function suspend(L: LuaState): number {
 
 /** Create the task's coroutine with the function at the top of MAIN's stack moved onto it. */
 export function startTask(task: LuaTask, fnRef: number, nargs: number, pushArgs?: (co: LuaState) => void): void {
-  const L = MAIN;
-  const co = lua.lua_newthread(L);
-  // No registry anchor: fengari objects live as long as JS references them (task.co), and
-  // luaL_ref/unref per request cost ~9% of a hello-world request's CPU.
-  lua.lua_pop(L, 1);
+  const co = takeThread();
   task.co = co;
   lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, fnRef);
   if (pushArgs) pushArgs(co);
@@ -303,6 +342,7 @@ function settle(task: LuaTask, st: number): void {
   }
   if (st === lua.LUA_OK) {
     finishTask(task, TaskEnd.Ok, null);
+    if (task.recycle) recycleThread(task.co);
     return;
   }
   finishTask(task, TaskEnd.Error, traceback(task.co));
