@@ -13,6 +13,49 @@ import {
 import { pools, createPool, getKeepalivePeer, queueConnect, resumeConnOp, busyError, fail } from './socket-pool.js';
 import { resolveNow, resolveLater } from './socket-resolve.js';
 
+// The same few hosts and ports are connected to on every request: their JS text and pool keys are
+// kept instead of being converted again each time.
+const hostTexts = new WeakMap<Uint8Array, string>();
+const poolKeys = new Map<string, Map<number, string>>();
+const keyBytes = new Map<string, Buffer>();
+
+/** Push a pool key (its bytes kept for the keys poolKey made). */
+function pushKey(L: LuaState, key: string): void {
+  const b = keyBytes.get(key);
+  if (b === undefined) pushLatin1(L, key);
+  else lua.lua_pushlstring(L, b, b.length);
+}
+
+/** The host argument as text (Lua string constants keep their byte array across calls). */
+function hostText(b: Uint8Array): string {
+  let t = hostTexts.get(b);
+  if (t === undefined) {
+    t = bytesToLatin1(b);
+    hostTexts.set(b, t);
+  }
+  return t;
+}
+
+/** "host:port", lua-nginx-module's default pool name for an integer port. */
+function poolKey(host: string, port: number): string {
+  let ports = poolKeys.get(host);
+  if (ports === undefined) {
+    if (poolKeys.size >= 1024) {
+      poolKeys.clear();
+      keyBytes.clear();
+    }
+    ports = new Map();
+    poolKeys.set(host, ports);
+  }
+  let key = ports.get(port);
+  if (key === undefined) {
+    key = `${host}:${port}`;
+    ports.set(port, key);
+    keyBytes.set(key, Buffer.from(key, 'latin1'));
+  }
+  return key;
+}
+
 /** connectHelper's "the task will be resumed later" result. */
 export const PENDING = -1;
 
@@ -25,8 +68,7 @@ export function tcpConnect(L: LuaState): number {
   if (owner === null) luaErrorWhere(L, 'no request found');
   checkCosocketContext(L);
   lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
-  const hostBytes = lauxlib.luaL_checklstring(L, 2);
-  const host = bytesToLatin1(hostBytes);
+  const host = hostText(lauxlib.luaL_checklstring(L, 2));
   const conf = currentSettings();
   let backlog = -1;
   let poolSize = 0;
@@ -60,7 +102,7 @@ export function tcpConnect(L: LuaState): number {
   if (n === 3 && lua.lua_isnumber(L, 3)) {
     port = Math.trunc(lua.lua_tonumber(L, 3));
     if (port < 0 || port > 65535) return fail(L, `bad port number: ${port}`);
-    key = customKey ?? `${host}:${bytesToLatin1(lua.lua_tolstring(L, 3))}`;
+    key = customKey ?? (lua.lua_isinteger(L, 3) ? poolKey(host, port) : `${host}:${bytesToLatin1(lua.lua_tolstring(L, 3))}`);
   } else if (host.length >= 5 && host.slice(0, 5).toLowerCase() === 'unix:') {
     port = 0;
     key = customKey ?? host;
@@ -71,7 +113,7 @@ export function tcpConnect(L: LuaState): number {
   if (u === null) luaErrorWhere(L, 'bad socket object');
   u.key = key;
   // the pool key lives in slot 3 of the object, as in lua-nginx-module
-  pushLatin1(L, key);
+  pushKey(L, key);
   lua.lua_rawseti(L, 1, 3);
   const log = logCtx();
   if (u.hasU) {
