@@ -102,6 +102,8 @@ export class Request implements LogContext {
   /** ngx.ctx table owned by someone else (capture's ctx option): never released here */
   ctxShared = false;
   exitCode: number | null = null;
+  /** cosockets to release when the request ends: one, several, or none (ngx/socket-common.ts) */
+  cosockets: unknown = null;
   /** set by ngx.exec / ngx.redirect before exiting the entry thread */
   pendingExec: { uri: string; args: string | null } | null = null;
   errorPageRedirected = false;

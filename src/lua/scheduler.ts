@@ -38,6 +38,8 @@ export class LuaTask {
   groupExit = false;
   /** the coroutine may go back to the thread pool when it returns (nobody reads its results) */
   recycle = false;
+  /** cosockets to release when this task group ends (ngx/socket-common.ts) */
+  cosockets: unknown = null;
   /** Free-form per-kind data, e.g. the request this task belongs to. */
   constructor(
     readonly host: TaskHost,

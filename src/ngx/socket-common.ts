@@ -29,36 +29,47 @@ export function currentOwner(): object | null {
   return (t.req as object | null) ?? t.root ?? t;
 }
 
-const owned = new Map<object, Set<OwnedResource>>();
+/** An owner (Request or task root) keeps what it owns in its `cosockets` field: nothing, one
+ *  resource, or a Set of them (most requests hold one cosocket at a time). */
+type Owner = { cosockets: OwnedResource | Set<OwnedResource> | null };
 const hooked = new WeakSet<object>();
 
 /** Register `r` to be released when `owner` ends (the socket's ngx_http_cleanup_t). */
 export function own(o: object, r: OwnedResource): void {
-  const owner = cleanupOwner(o);
-  let set = owned.get(owner);
-  if (set === undefined) {
-    set = new Set();
-    owned.set(owner, set);
+  const owner = cleanupOwner(o) as Owner;
+  const cur = owner.cosockets;
+  if (cur === null || cur === undefined) {
+    owner.cosockets = r;
     if (!isRequest(owner) && !hooked.has(owner)) {
       hooked.add(owner);
       watchOwnerEnd(owner);
     }
-  } else if (debugOn() && (freedCleanups.get(owner) ?? 0) > 0) {
-    // lua-nginx-module recycles the cleanup slot a finalized socket gave back
-    freedCleanups.set(owner, freedCleanups.get(owner)! - 1);
-    debug('lua http cleanup reuse', currentLogContext());
+    if (debugOn() && (freedCleanups.get(owner) ?? 0) > 0) {
+      // lua-nginx-module recycles the cleanup slot a finalized socket gave back
+      freedCleanups.set(owner, freedCleanups.get(owner)! - 1);
+      debug('lua http cleanup reuse', currentLogContext());
+    }
+  } else if (cur instanceof Set) {
+    cur.add(r);
+  } else if (cur !== r) {
+    owner.cosockets = new Set([cur, r]);
   }
-  set.add(r);
 }
 
 const freedCleanups = new WeakMap<object, number>();
 
 export function disown(owner: object | null, r: OwnedResource): void {
   if (owner === null) return;
-  const o = cleanupOwner(owner);
-  const set = owned.get(o);
-  if (set === undefined) return;
-  if (set.delete(r) && debugOn()) freedCleanups.set(o, (freedCleanups.get(o) ?? 0) + 1);
+  const o = cleanupOwner(owner) as Owner;
+  const cur = o.cosockets;
+  let removed = false;
+  if (cur === r) {
+    o.cosockets = null;
+    removed = true;
+  } else if (cur instanceof Set) {
+    removed = cur.delete(r);
+  }
+  if (removed && debugOn()) freedCleanups.set(o, (freedCleanups.get(o) ?? 0) + 1);
 }
 
 /** Cleanups of a subrequest run with its main request's (nginx runs request cleanups when the
@@ -74,15 +85,19 @@ function isRequest(o: object): boolean {
 
 /** The owner ended: release everything it still holds. */
 export function ownerEnded(owner: object): void {
-  const set = owned.get(owner);
-  if (set === undefined) return;
-  owned.delete(owner);
-  for (const r of set) {
-    try {
-      r.ownerEnded();
-    } catch (e) {
-      logError(Level.Alert, `cosocket cleanup failed: ${(e as Error)?.stack ?? e}`);
-    }
+  const o = owner as Owner;
+  const cur = o.cosockets;
+  if (cur === null || cur === undefined) return;
+  o.cosockets = null;
+  if (cur instanceof Set) for (const r of cur) release(r);
+  else release(cur);
+}
+
+function release(r: OwnedResource): void {
+  try {
+    r.ownerEnded();
+  } catch (e) {
+    logError(Level.Alert, `cosocket cleanup failed: ${(e as Error)?.stack ?? e}`);
   }
 }
 
