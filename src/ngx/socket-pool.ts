@@ -49,9 +49,66 @@ function freePool(p: Pool, log: LogContext | null): void {
   if (pools.get(p.key) === p) pools.delete(p.key);
 }
 
+/** A connection's keepalive idle timer. It stays with the Node socket across parkings: parking it
+ *  again re-arms it (refresh), taking it from the pool only detaches the item (a timer firing while
+ *  the connection is in use does nothing), so a request that reuses a connection creates and
+ *  cancels no timer. */
+interface IdleTimer {
+  timer: NodeJS.Timeout | null;
+  ms: number;
+  item: PoolItem | null;
+}
+const IDLE = Symbol('tsresty.keepalive-idle');
+type IdleSocket = net.Socket & { [IDLE]?: IdleTimer };
+
+function idleFired(it: IdleTimer): void {
+  const item = it.item;
+  if (item === null) return;
+  it.item = null;
+  item.idleTimeout();
+}
+
+/** Start the idle timeout of `item` (0: none). */
+function armIdle(item: PoolItem, ms: number): void {
+  const s = item.conn as IdleSocket;
+  let it = s[IDLE];
+  if (it === undefined) {
+    it = { timer: null, ms: 0, item: null };
+    s[IDLE] = it;
+  }
+  item.idle = it;
+  if (ms === 0) {
+    if (it.timer !== null) clearTimeout(it.timer);
+    it.timer = null;
+    it.item = null;
+    return;
+  }
+  it.item = item;
+  if (it.timer !== null && it.ms === ms) {
+    it.timer.refresh();
+    return;
+  }
+  if (it.timer !== null) clearTimeout(it.timer);
+  it.ms = ms;
+  it.timer = setTimeout(idleFired, ms, it);
+  it.timer.unref();
+}
+
+/** The item leaves the pool: taken (`keepTimer`, the connection lives on) or closed. */
+function disarmIdle(item: PoolItem, keepTimer: boolean): void {
+  const it = item.idle;
+  if (it === null) return;
+  item.idle = null;
+  it.item = null;
+  if (!keepTimer && it.timer !== null) {
+    clearTimeout(it.timer);
+    it.timer = null;
+  }
+}
+
 /** An idle connection in a pool; it watches the socket so a peer close or stray data drops it. */
 class PoolItem implements SocketHolder {
-  timer: NodeJS.Timeout | null = null;
+  idle: IdleTimer | null = null;
 
   constructor(
     readonly pool: Pool,
@@ -90,7 +147,6 @@ class PoolItem implements SocketHolder {
   }
 
   idleTimeout(): void {
-    this.timer = null;
     debug('lua tcp socket keepalive max idle timeout', null);
     this.close();
   }
@@ -100,17 +156,12 @@ class PoolItem implements SocketHolder {
     const i = p.cache.indexOf(this);
     if (i < 0) return;
     debug('lua tcp socket keepalive close handler: fd:-1', null);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    disarmIdle(this, false);
     p.cache.splice(i, 1);
     releaseSocket(this.conn);
     this.conn.destroy();
     p.connectionGone();
   }
-}
-
-function idleTimedOut(item: PoolItem): void {
-  item.idleTimeout();
 }
 
 /** ngx_http_lua_get_keepalive_peer: take the most recently parked connection, if any. */
@@ -121,8 +172,7 @@ export function getKeepalivePeer(u: TcpSock): boolean {
     return false;
   }
   const item = p.cache.shift()!;
-  if (item.timer !== null) clearTimeout(item.timer);
-  item.timer = null;
+  disarmIdle(item, true);
   const c = item.conn;
   if (debugOn()) debug(`lua tcp socket get keepalive peer: using connection ${u.ptr}, fd:-1`, u.log);
   c.ref();
@@ -175,7 +225,7 @@ export function tcpSetKeepalive(L: LuaState): number {
   if (spool.cache.length >= spool.size) {
     // evict the least recently parked connection
     const old = spool.cache.pop()!;
-    if (old.timer !== null) clearTimeout(old.timer);
+    disarmIdle(old, false);
     releaseSocket(old.conn);
     old.conn.destroy();
     if (u.pool !== null) u.pool.connections--;
@@ -189,11 +239,8 @@ export function tcpSetKeepalive(L: LuaState): number {
   u.readTimer = u.readTimer === null ? null : (clearTimeout(u.readTimer), null);
   u.writeTimer = u.writeTimer === null ? null : (clearTimeout(u.writeTimer), null);
   if (timeout === 0) debug('lua tcp socket keepalive timeout: unlimited', u.log);
-  else {
-    if (debugOn()) debug(`lua tcp socket keepalive timeout: ${timeout} ms`, u.log);
-    item.timer = setTimeout(idleTimedOut, timeout, item);
-    item.timer.unref();
-  }
+  else if (debugOn()) debug(`lua tcp socket keepalive timeout: ${timeout} ms`, u.log);
+  armIdle(item, timeout);
   adoptSocket(c, item);
   c.unref();
   let dubious = false;

@@ -342,6 +342,28 @@ beforeAll(async () => {
             end
             ngx.say(total, " ", a)
         `)} }
+        location /idle { ${lua(`
+            local function conn()
+                local sock = ngx.socket.tcp()
+                assert(sock:connect("127.0.0.1", ${P}, { pool = "idle" }))
+                return sock
+            end
+            local sock = conn()
+            assert(sock:setkeepalive(100))
+            sock = conn()
+            ngx.say("reused ", sock:getreusedtimes())
+            ngx.sleep(0.15) -- past the first idle timeout, while in use: the connection stays
+            sock:send("PING\\n")
+            ngx.say(sock:receive())
+            assert(sock:setkeepalive(100))
+            sock = conn()
+            ngx.say("reused ", sock:getreusedtimes())
+            assert(sock:setkeepalive(100))
+            ngx.sleep(0.25) -- idle past its timeout: closed
+            sock = conn()
+            ngx.say("reused ", sock:getreusedtimes())
+            sock:close()
+        `)} }
         location /peerclose { ${lua(`
             local sock = ngx.socket.tcp()
             assert(sock:connect("127.0.0.1", ${P}, { pool = "pc" }))
@@ -542,6 +564,11 @@ describe('tcp cosocket', () => {
   it('a large reply read in small pieces arrives whole (reads stop and resume)', async () => {
     const r = await srv.request('/big');
     expect(r.body).toBe('closed\n1000000 100000\n');
+  });
+
+  it('keepalive idle timeouts close parked connections, never one in use', async () => {
+    const r = await srv.request('/idle');
+    expect(r.body).toBe('reused 1\nPONG\nreused 2\nreused 0\n');
   });
 
   it('setkeepalive refuses unread data and dubious connections', async () => {
