@@ -29,15 +29,24 @@ export const FENGARI_SOURCE_PATCHES = [
     // fresh TValue before its frame goes away, and the API pushes fresh TValues - so a leftover
     // object is reset to nil in place.
     file: 'ldo.js',
+    why: 'pushnil_reuse: push a nil into the dead TValue above top, if any',
+    find: `const adjust_top = function(L, newtop) {`,
+    replace: `const pushnil_reuse = function(L) {
+    let o = L.stack[L.top];
+    if (o === undefined) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
+    else o.setnilvalue();
+    L.top++;
+};
+
+const adjust_top = function(L, newtop) {`,
+  },
+  {
+    file: 'ldo.js',
     why: 'adjust_top: reuse the dead TValues above top',
     find: `        while (L.top < newtop)
             L.stack[L.top++] = new lobject.TValue(LUA_TNIL, null);`,
-    replace: `        while (L.top < newtop) {
-            let o = L.stack[L.top];
-            if (o === undefined) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
-            else { o.type = LUA_TNIL; o.value = null; }
-            L.top++;
-        }`,
+    replace: `        while (L.top < newtop)
+            pushnil_reuse(L);`,
   },
   {
     // Likewise a CallInfo per call: Lua 5.3 keeps the list of CallInfos and reuses the next one
@@ -81,24 +90,16 @@ export const FENGARI_SOURCE_PATCHES = [
         L.stack[fixed + i].setnilvalue();
     }
 
-    for (; i < nfixargs; i++) {
-        let o = L.stack[L.top];
-        if (o === undefined) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
-        else { o.type = LUA_TNIL; o.value = null; }
-        L.top++;
-    }`,
+    for (; i < nfixargs; i++)
+        pushnil_reuse(L);`,
   },
   {
     file: 'ldo.js',
     why: 'luaD_precall: reuse the dead TValues above top for missing parameters',
     find: `                for (; n < p.numparams; n++)
                     L.stack[L.top++] = new lobject.TValue(LUA_TNIL, null); // complete missing arguments`,
-    replace: `                for (; n < p.numparams; n++) { // complete missing arguments
-                    let o = L.stack[L.top];
-                    if (o === undefined) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
-                    else { o.type = LUA_TNIL; o.value = null; }
-                    L.top++;
-                }`,
+    replace: `                for (; n < p.numparams; n++)
+                    pushnil_reuse(L); // complete missing arguments`,
   },
   {
     file: 'ldo.js',
