@@ -111,8 +111,17 @@ function takeThread(): LuaState {
 function recycleThread(co: LuaState): void {
   if (threadPool.length >= THREAD_POOL_MAX || seenThreads.has(co)) return;
   if (lua.lua_gethook(co) !== lua.lua_gethook(MAIN) || lua.lua_gethookmask(co) !== lua.lua_gethookmask(MAIN) || lua.lua_gethookcount(co) !== lua.lua_gethookcount(MAIN)) return;
-  if ((co as { stack: unknown[] }).stack.length > THREAD_STACK_MAX) return;
+  const stack = (co as { stack: ({ type: number; value: unknown } | undefined)[] }).stack;
+  if (stack.length > THREAD_STACK_MAX) return;
   lua.lua_settop(co, 0);
+  // drop what the dead slots still point to (a large body string must not outlive its request)
+  for (let i = 1; i < stack.length; i++) {
+    const o = stack[i];
+    if (o !== undefined && o.value !== null) {
+      o.type = lua.LUA_TNIL;
+      o.value = null;
+    }
+  }
   threadPool.push(co);
 }
 
