@@ -102,7 +102,9 @@ export function tcpConnect(L: LuaState): number {
   if (n === 3 && lua.lua_isnumber(L, 3)) {
     port = Math.trunc(lua.lua_tonumber(L, 3));
     if (port < 0 || port > 65535) return fail(L, `bad port number: ${port}`);
-    key = customKey ?? (lua.lua_isinteger(L, 3) ? poolKey(host, port) : `${host}:${bytesToLatin1(lua.lua_tolstring(L, 3))}`);
+    // numbers are LuaJIT-style floats: an integral one prints as its digits, like String(port)
+    const plain = lua.lua_type(L, 3) === lua.LUA_TNUMBER && port === lua.lua_tonumber(L, 3);
+    key = customKey ?? (plain ? poolKey(host, port) : `${host}:${bytesToLatin1(lua.lua_tolstring(L, 3))}`);
   } else if (host.length >= 5 && host.slice(0, 5).toLowerCase() === 'unix:') {
     port = 0;
     key = customKey ?? host;
