@@ -314,6 +314,14 @@ beforeAll(async () => {
                 ngx.say(i, ": after ", sock:send("x"))
             end
         `)} }
+        location /poolkey { ${lua(`
+            for _, port in ipairs({ ${P}, "${P}", ${P} / 2 * 2 }) do
+                local sock = ngx.socket.tcp()
+                assert(sock:connect("127.0.0.1", port))
+                ngx.say(type(port), " ", sock[3])
+                sock:close()
+            end
+        `)} }
         location /unread { ${lua(`
             local sock = ngx.socket.tcp()
             assert(sock:connect("127.0.0.1", ${P}))
@@ -569,6 +577,12 @@ describe('tcp cosocket', () => {
   it('keepalive idle timeouts close parked connections, never one in use', async () => {
     const r = await srv.request('/idle');
     expect(r.body).toBe('reused 1\nPONG\nreused 2\nreused 0\n');
+  });
+
+  it('the pool key is "host:port" however the port was given', async () => {
+    const r = await srv.request('/poolkey');
+    const k = `127.0.0.1:${peer.port}`;
+    expect(r.body).toBe(`number ${k}\nstring ${k}\nnumber ${k}\n`);
   });
 
   it('setkeepalive refuses unread data and dubious connections', async () => {
