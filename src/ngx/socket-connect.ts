@@ -13,18 +13,14 @@ import {
 import { pools, createPool, getKeepalivePeer, queueConnect, resumeConnOp, busyError, fail } from './socket-pool.js';
 import { resolveNow, resolveLater } from './socket-resolve.js';
 
-// The same few hosts and ports are connected to on every request: their JS text and pool keys are
-// kept instead of being converted again each time.
-const hostTexts = new WeakMap<Uint8Array, string>();
-const poolKeys = new Map<string, Map<number, string>>();
-const keyBytes = new Map<string, Buffer>();
-
-/** Push a pool key (its bytes kept for the keys poolKey made). */
-function pushKey(L: LuaState, key: string): void {
-  const b = keyBytes.get(key);
-  if (b === undefined) pushLatin1(L, key);
-  else lua.lua_pushlstring(L, b, b.length);
+// The same few hosts and ports are connected to on every request: their JS text and pool keys
+// (with the key's bytes, for the object's slot 3) are kept instead of being converted each time.
+interface PoolKey {
+  text: string;
+  bytes: Buffer;
 }
+const hostTexts = new WeakMap<Uint8Array, string>();
+const poolKeys = new Map<string, Map<number, PoolKey>>();
 
 /** The host argument as text (Lua string constants keep their byte array across calls). */
 function hostText(b: Uint8Array): string {
@@ -36,22 +32,19 @@ function hostText(b: Uint8Array): string {
   return t;
 }
 
-/** "host:port", lua-nginx-module's default pool name for an integer port. */
-function poolKey(host: string, port: number): string {
+/** "host:port", lua-nginx-module's default pool name for an integral port. */
+function poolKey(host: string, port: number): PoolKey {
   let ports = poolKeys.get(host);
   if (ports === undefined) {
-    if (poolKeys.size >= 1024) {
-      poolKeys.clear();
-      keyBytes.clear();
-    }
+    if (poolKeys.size >= 1024) poolKeys.clear();
     ports = new Map();
     poolKeys.set(host, ports);
   }
   let key = ports.get(port);
   if (key === undefined) {
-    key = `${host}:${port}`;
+    const text = `${host}:${port}`;
+    key = { text, bytes: Buffer.from(text, 'latin1') };
     ports.set(port, key);
-    keyBytes.set(key, Buffer.from(key, 'latin1'));
   }
   return key;
 }
@@ -99,12 +92,18 @@ export function tcpConnect(L: LuaState): number {
   if (n === 4) n--;
   let port: number;
   let key: string;
+  let keyBytes: Buffer | null = null;
   if (n === 3 && lua.lua_isnumber(L, 3)) {
     port = Math.trunc(lua.lua_tonumber(L, 3));
     if (port < 0 || port > 65535) return fail(L, `bad port number: ${port}`);
     // numbers are LuaJIT-style floats: an integral one prints as its digits, like String(port)
     const plain = lua.lua_type(L, 3) === lua.LUA_TNUMBER && port === lua.lua_tonumber(L, 3);
-    key = customKey ?? (plain ? poolKey(host, port) : `${host}:${bytesToLatin1(lua.lua_tolstring(L, 3))}`);
+    if (customKey !== null) key = customKey;
+    else if (plain) {
+      const k = poolKey(host, port);
+      key = k.text;
+      keyBytes = k.bytes;
+    } else key = `${host}:${bytesToLatin1(lua.lua_tolstring(L, 3))}`;
   } else if (host.length >= 5 && host.slice(0, 5).toLowerCase() === 'unix:') {
     port = 0;
     key = customKey ?? host;
@@ -115,7 +114,8 @@ export function tcpConnect(L: LuaState): number {
   if (u === null) luaErrorWhere(L, 'bad socket object');
   u.key = key;
   // the pool key lives in slot 3 of the object, as in lua-nginx-module
-  pushKey(L, key);
+  if (keyBytes !== null) lua.lua_pushlstring(L, keyBytes, keyBytes.length);
+  else pushLatin1(L, key);
   lua.lua_rawseti(L, 1, 3);
   const log = logCtx();
   if (u.hasU) {

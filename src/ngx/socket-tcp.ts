@@ -2,10 +2,11 @@
 // state, the read loop over a paused Node socket, writes, timeouts and finalisation. The Lua-facing
 // methods are in socket-tcp-api.ts, pooling in socket-pool.ts, ngx.req.socket in socket-req.ts.
 //
-// Reading follows nginx: bytes are taken from the Node socket only while a receive call runs
-// (the socket stays paused otherwise, so unread peer data waits in Node's buffer like in the
-// kernel's), a call that the buffered bytes satisfy returns without yielding, and a waiting call
-// is resumed from the socket's 'readable' event.
+// Reading follows nginx: bytes reach the cosocket's buffer only while a receive call runs (unread
+// peer data waits outside it, like in the kernel's buffer: in srcChunks, filled by onData for plain
+// upstream sockets and by the transport for request sockets, or in Node's Readable for TLS ones),
+// a call that the buffered bytes satisfy returns without yielding, and a waiting call is resumed
+// when more arrives.
 import type * as net from 'node:net';
 import { Socket as NetSocket } from 'node:net';
 import { lua } from '../lua/fengari.js';
@@ -87,9 +88,10 @@ export function upstreamSocket(): net.Socket {
   return new NetSocket({ allowHalfOpen: true, onread: { buffer: READ_BUF, callback: onUpstreamRead } } as net.SocketConstructorOpts);
 }
 
-/** Read again after onData returned false. */
+/** Read again after onData returned false (read(0) restarts a stopped handle; Node skips it when
+ *  the handle still reads). */
 export function resumeReading(s: net.Socket): void {
-  if (!s.destroyed && !(s as unknown as { _handle: { reading?: boolean } | null })._handle?.reading) s.read(0);
+  if (!s.destroyed) s.read(0);
 }
 
 /** Install the event dispatchers once per Node socket; `setHolder` then routes its events. */
