@@ -5,7 +5,8 @@
 import { lua } from '../lua/fengari.js';
 import { luaErrorWhere, type LuaState } from '../lua/bridge.js';
 import { Ctx, checkContext } from './context.js';
-import { TcpSock, Kind, adoptSocket } from './socket-tcp.js';
+import { TcpSock, Kind, adoptSocket, onHolderRead } from './socket-tcp.js';
+import { redirectSharedReads } from '../http/transport/shared-read.js';
 import { currentSettings, currentOwner, debug, logCtx } from './socket-common.js';
 import { fail } from './socket-pool.js';
 import type { Request } from '../http/request.js';
@@ -61,8 +62,11 @@ export function reqSocket(L: LuaState): number {
     const d = x.detach();
     u.kind = Kind.Raw;
     u.srcChunks = d.buffered !== null && d.buffered.length > 0 ? [d.buffered] : null;
+    u.srcBytes = u.srcChunks !== null ? d.buffered!.length : 0;
     u.conn = d.socket;
     adoptSocket(d.socket, u);
+    // the transport read the connection through its shared buffer: reads now go to the cosocket
+    redirectSharedReads(d.socket, onHolderRead);
     d.socket.setTimeout(0);
   } else {
     const st = x.bodyState;

@@ -77,7 +77,9 @@ const READ_BUF = Buffer.allocUnsafe(65536);
 /** bytes a cosocket queues before its socket stops reading (Node's Readable stopped at 16 KB) */
 const IN_MAX = 65536;
 
-function onUpstreamRead(this: HeldSocket, n: number, buf: Buffer): boolean {
+/** net.Socket `onread` callback handing the bytes to the socket's holder (upstream sockets, and a
+ *  client connection taken over by ngx.req.socket(true)). */
+export function onHolderRead(this: HeldSocket, n: number, buf: Buffer): boolean {
   const h = this[HOLDER];
   return h ? h.onData(buf.subarray(0, n)) : true;
 }
@@ -85,7 +87,7 @@ function onUpstreamRead(this: HeldSocket, n: number, buf: Buffer): boolean {
 /** A new upstream TCP socket reading through `onData`. */
 export function upstreamSocket(): net.Socket {
   // (Node takes `onread` in the constructor too; @types/node only lists it for connect())
-  return new NetSocket({ allowHalfOpen: true, onread: { buffer: READ_BUF, callback: onUpstreamRead } } as net.SocketConstructorOpts);
+  return new NetSocket({ allowHalfOpen: true, onread: { buffer: READ_BUF, callback: onHolderRead } } as net.SocketConstructorOpts);
 }
 
 /** Read again after onData returned false (read(0) restarts a stopped handle; Node skips it when

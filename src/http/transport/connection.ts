@@ -5,6 +5,7 @@ import { FAILED, HEAD, HEAD_DONE, NEED_MORE, RequestParser, type ParserLimits, t
 import type { ClientErrorInfo, ListenerOptions, TransportOptions } from '../transport.js';
 import { checkHead, firstLine, httpDate, noop, unmap } from './checks.js';
 import { loopNow } from './clock.js';
+import { readThroughSharedBuffer } from './shared-read.js';
 import { errorPageHtml, statusLine } from './errors.js';
 import { Http1Exchange, type ExchangeHost } from './exchange.js';
 
@@ -74,6 +75,7 @@ export class Connection implements ExchangeHost {
     // the first request gets client_header_timeout from accept (nginx's post_accept_timeout)
     this.readDeadline = this.startTime + this.opts.clientHeaderTimeout;
     socket.on('data', (d: Buffer) => this.onData(d));
+    readThroughSharedBuffer(socket);
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', noop); // 'close' follows
