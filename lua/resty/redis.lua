@@ -18,10 +18,10 @@
 local tcp = ngx.socket and ngx.socket.tcp -- nil only in VMs without cosockets
 local null = ngx.null
 local native = require "tsresty.redis"
-local gen_req, parse_line = native.gen_req, native.parse_line
+local gen_req, call, native_read = native.gen_req, native.call, native.read_reply
 local new_tab = require "table.new"
 
-local sub, byte, tonumber, tostring = string.sub, string.byte, tonumber, tostring
+local sub, byte, tostring = string.sub, string.byte, tostring
 local type, select, setmetatable, pairs, error = type, select, setmetatable, pairs, error
 local unpack = table.unpack or unpack
 
@@ -66,53 +66,10 @@ function _M.set_timeouts(self, connect_timeout, send_timeout, read_timeout)
   sock:settimeouts(connect_timeout, send_timeout, read_timeout)
 end
 
--- reads one reply; `false, err` for an error reply, `nil, err` for a connection failure
+-- one reply: `false, err` for an error reply, `nil, err` for a connection failure; a read
+-- timeout outside of pub/sub closes the connection (a late reply would reach its next user)
 local function read_reply(self, sock)
-  local line, err = sock:receive()
-  if not line then
-    if err == "timeout" and not self._subscribed then
-      sock:close()
-    end
-    return nil, err
-  end
-
-  local kind, v = parse_line(line)
-  if kind == 3 then -- ":" integer
-    return v
-  elseif kind == 4 then -- "$" bulk
-    if v < 0 then
-      return null
-    end
-    local data, err = sock:receive(v + 2)
-    if not data then
-      if err == "timeout" then
-        sock:close()
-      end
-      return nil, err
-    end
-    return sub(data, 1, v)
-  elseif kind == 1 then -- "+" status
-    return v
-  elseif kind == 5 then -- "*" multi-bulk
-    if v < 0 then
-      return null
-    end
-    local vals = new_tab(v, 0)
-    for i = 1, v do
-      local res, err = read_reply(self, sock)
-      if res then
-        vals[i] = res
-      elseif res == nil then
-        return nil, err
-      else
-        vals[i] = { false, err }
-      end
-    end
-    return vals
-  elseif kind == 2 then -- "-" error
-    return false, v
-  end
-  return nil, 'unknown prefix: "' .. tostring(byte(line)) .. '"'
+  return native_read(sock, not self._subscribed)
 end
 
 local function do_cmd(self, cmd, ...)
@@ -126,22 +83,17 @@ local function do_cmd(self, cmd, ...)
     self._module_prefix = false
     update_slow(self)
   end
-  local req = gen_req(cmd, ...)
   local reqs = self._reqs
   if reqs then
     local n = self._nreqs + 1
-    reqs[n] = req
+    reqs[n] = gen_req(cmd, ...)
     self._nreqs = n
     return
   end
   if self._subscribed then
     return nil, "subscribed state"
   end
-  local bytes, err = sock:send(req)
-  if not bytes then
-    return nil, err
-  end
-  return read_reply(self, sock)
+  return call(sock, cmd, ...)
 end
 
 -- track what a (un)subscribe confirmation says about the subscriptions left
@@ -551,11 +503,7 @@ local function add_command(cmd)
     if self._slow or not sock then
       return do_cmd(self, cmd, ...)
     end
-    local bytes, err = sock:send(gen_req(cmd, ...))
-    if not bytes then
-      return nil, err
-    end
-    return read_reply(self, sock)
+    return call(sock, cmd, ...)
   end
   _M[cmd] = method
   return method

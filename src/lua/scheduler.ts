@@ -148,6 +148,16 @@ export function suspend(L: LuaState): number {
   return lua.lua_yield(L, 1);
 }
 
+/** suspend(), continuing in `k` when resumed: the resume values are then the top of L's stack
+ *  and k returns how many values from the top are the call's results (lua_yieldk). */
+export function suspendThen<C>(L: LuaState, ctx: C, k: (L: LuaState, status: number, ctx: C) => number): number {
+  const t = current;
+  if (t === null) luaErrorWhere(L, 'no request context to yield');
+  t.waiting = true;
+  pushYieldMark(L);
+  return lua.lua_yieldk(L, 1, ctx, k);
+}
+
 /** Create the task's coroutine with the function at the top of MAIN's stack moved onto it. */
 export function startTask(task: LuaTask, fnRef: number, nargs: number, pushArgs?: (co: LuaState) => void): void {
   const co = takeThread();

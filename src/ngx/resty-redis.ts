@@ -1,23 +1,24 @@
-// Native helpers of lua/resty/redis.lua: encode one command as a RESP array of bulk strings in a
-// single call (building "*N\r\n$len\r\narg\r\n..." with Lua concatenation is the slowest part of
-// a request on fengari), and classify a reply line in one call. require "tsresty.redis".
+// Native helpers of lua/resty/redis.lua (require "tsresty.redis"): RESP encoding, and whole
+// replies read in one call through the cosocket's one-message reads (building "*N\r\n$len..."
+// with Lua concatenation, then a receive() and a parse per reply line, was most of a command's
+// cost on fengari).
 //
-//   gen_req(cmd, arg1, ...) -> "*<n>\r\n$<len>\r\n<cmd>\r\n$<len>\r\n<arg1>\r\n..."
+//   gen_req(cmd, arg1, ...)     -> the command as a RESP array of bulk strings (pipelines, pub/sub)
+//   call(sock, cmd, arg1, ...)  -> sends the command and reads its reply; a read timeout closes
+//                                  the connection (a late reply must not reach its next user)
+//   read_reply(sock, close_on_timeout) -> the next reply
 // Arguments are converted like lua-resty-redis does (tostring for non-strings; numbers with
-// LuaJIT's %.14g through the patched lua_tolstring).
+// LuaJIT's %.14g through the patched lua_tolstring). Replies are lua-resty-redis's: status ->
+// string, integer -> number, bulk -> string (nil bulk -> ngx.null), multi-bulk -> table (nil one
+// -> ngx.null, error elements -> {false, err}), error -> false, err; connection failures give
+// nil, err and bytes that are no reply nil, 'unknown prefix: "<byte>"'.
 import { lua, lauxlib } from '../lua/fengari.js';
-import { S, ByteSink, type LuaState } from '../lua/bridge.js';
+import { S, pushString, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';
+import { NULL_SENTINEL } from './constants.js';
+import { sendMessage, receiveMessage } from './socket-tcp-api.js';
+import type { MessageReader } from './socket-buffer.js';
 
-const out = new ByteSink(4096);
-
-/** Append the decimal digits of a non-negative integer. */
-function putInt(n: number): void {
-  if (n < 10) out.pushByte(48 + n);
-  else out.ascii(String(n));
-}
-
-const CRLF = S('\r\n');
 const T_TRUE = S('true');
 const T_FALSE = S('false');
 const T_NIL = S('nil');
@@ -39,78 +40,223 @@ function argBytes(L: LuaState, i: number): Uint8Array {
   }
 }
 
-function genReq(L: LuaState): number {
-  const n = lua.lua_gettop(L);
-  out.len = 0;
-  out.pushByte(42); // *
-  putInt(n);
-  out.push(CRLF);
-  for (let i = 1; i <= n; i++) {
-    const b = argBytes(L, i);
-    out.pushByte(36); // $
-    putInt(b.length);
-    out.push(CRLF);
-    out.push(b);
-    out.push(CRLF);
+// ---- requests ---------------------------------------------------------------------------------
+
+const args: Uint8Array[] = [];
+
+function digits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : String(n).length;
+}
+
+function putCount(out: Buffer, p: number, prefix: number, n: number): number {
+  out[p++] = prefix;
+  if (n < 10) out[p++] = 48 + n;
+  else p += out.write(String(n), p, 'latin1');
+  out[p++] = 13;
+  out[p++] = 10;
+  return p;
+}
+
+/** The arguments from `from` to the top as a RESP array of bulk strings, in a Buffer of its own
+ *  (a socket write may hold on to it). */
+function encode(L: LuaState, from: number): Buffer {
+  const n = lua.lua_gettop(L) - from + 1;
+  let total = 3 + digits(n);
+  for (let i = 0; i < n; i++) {
+    const b = argBytes(L, from + i);
+    args[i] = b;
+    total += 5 + digits(b.length) + b.length;
   }
-  lua.lua_pushlstring(L, out.buf, out.len);
+  const out = Buffer.allocUnsafe(total);
+  let p = putCount(out, 0, 42, n); // *
+  for (let i = 0; i < n; i++) {
+    const b = args[i];
+    p = putCount(out, p, 36, b.length); // $
+    out.set(b, p);
+    p += b.length;
+    out[p++] = 13;
+    out[p++] = 10;
+  }
+  args.length = 0;
+  return out;
+}
+
+function genReq(L: LuaState): number {
+  const b = encode(L, 1);
+  lua.lua_pushlstring(L, b, b.length);
   return 1;
 }
 
-/** Decimal integer (optionally negative) in b[from..]; NaN when malformed. */
-function parseIntBytes(b: Uint8Array, from: number): number {
-  let i = from;
+// ---- replies ----------------------------------------------------------------------------------
+
+/** Decimal integer in b[from..end); every "\r" is skipped, as lua-resty-redis reads reply lines
+ *  with receive("*l"), which drops them. NaN when malformed. */
+function lineInt(b: Buffer, from: number, end: number): number {
   let neg = false;
-  if (b[i] === 45) {
-    neg = true;
-    i++;
-  }
-  if (i >= b.length) return NaN;
+  let any = false;
   let v = 0;
-  for (; i < b.length; i++) {
-    const c = b[i] - 48;
-    if (c < 0 || c > 9) return NaN;
-    v = v * 10 + c;
+  for (let i = from; i < end; i++) {
+    const c = b[i];
+    if (c === 13) continue;
+    if (c === 45 && !any && !neg) {
+      neg = true;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
+    any = true;
   }
+  if (!any) return NaN;
   return neg ? -v : v;
 }
 
-/** parse_line(line) -> kind, value for one reply line (CRLF already stripped):
- *  1 status (string), 2 error (string), 3 integer (number), 4 bulk size, 5 multi-bulk count,
- *  0 unknown (the prefix byte). One call instead of byte + sub + tonumber in Lua. */
-function parseLine(L: LuaState): number {
-  const b: Uint8Array = lauxlib.luaL_checklstring(L, 1);
-  const p = b.length > 0 ? b[0] : 0;
-  switch (p) {
-    case 43: // +
-      lua.lua_pushinteger(L, 1);
-      lua.lua_pushlstring(L, b.subarray(1), b.length - 1);
-      return 2;
-    case 45: // -
-      lua.lua_pushinteger(L, 2);
-      lua.lua_pushlstring(L, b.subarray(1), b.length - 1);
-      return 2;
-    case 58: // :
-    case 36: // $
-    case 42: {
-      // *
-      const n = parseIntBytes(b, 1);
-      if (Number.isNaN(n)) break;
-      lua.lua_pushinteger(L, p === 58 ? 3 : p === 36 ? 4 : 5);
-      lua.lua_pushnumber(L, n);
-      return 2;
+/** Where a line's text starts: its first byte other than "\r" (nl if none). */
+function lineStart(b: Buffer, pos: number, nl: number): number {
+  while (pos < nl && b[pos] === 13) pos++;
+  return pos;
+}
+
+/** End offset of the complete reply starting at b[pos], or -1 if more bytes are needed. */
+function scanReply(b: Buffer, pos: number): number {
+  const nl = b.indexOf(10, pos);
+  if (nl < 0) return -1;
+  pos = lineStart(b, pos, nl);
+  const t = pos < nl ? b[pos] : -1;
+  if (t !== 36 && t !== 42) return nl + 1; // one line: status, error, integer or garbage
+  const n = lineInt(b, pos + 1, nl);
+  if (!(n >= 0)) return nl + 1; // nil bulk / nil multi-bulk / malformed
+  if (t === 36) {
+    const end = nl + 1 + n + 2;
+    return end <= b.length ? end : -1;
+  }
+  let p = nl + 1;
+  for (let i = 0; i < n; i++) {
+    if (p >= b.length) return -1;
+    p = scanReply(b, p);
+    if (p < 0) return -1;
+  }
+  return p;
+}
+
+/** A status or error line's text: the line without its prefix and "\r"s. */
+function pushLine(L: LuaState, b: Buffer, from: number, nl: number): void {
+  let end = nl;
+  if (end > from && b[end - 1] === 13) end--;
+  let cr = -1;
+  for (let i = from; i < end; i++) {
+    if (b[i] === 13) {
+      cr = i;
+      break;
     }
   }
-  lua.lua_pushinteger(L, 0);
-  lua.lua_pushinteger(L, p);
+  if (cr < 0) {
+    lua.lua_pushlstring(L, b.subarray(from, end), end - from);
+    return;
+  }
+  const kept: number[] = [];
+  for (let i = from; i < end; i++) if (b[i] !== 13) kept.push(b[i]);
+  lua.lua_pushlstring(L, Uint8Array.from(kept), kept.length);
+}
+
+const V_VALUE = 0; // one value pushed
+const V_ERROR = 1; // an error reply: its message pushed
+const V_BAD = 2; // no reply: the error message pushed
+
+let cursor = 0;
+
+/** Push the reply at b[cursor] (scanReply found it complete) and move the cursor past it. */
+function pushValue(L: LuaState, b: Buffer): number {
+  const nl = b.indexOf(10, cursor);
+  const pos = lineStart(b, cursor, nl);
+  cursor = nl + 1;
+  const t = pos < nl ? b[pos] : -1;
+  switch (t) {
+    case 43: // +
+      pushLine(L, b, pos + 1, nl);
+      return V_VALUE;
+    case 45: // -
+      pushLine(L, b, pos + 1, nl);
+      return V_ERROR;
+    case 58: {
+      // :
+      const n = lineInt(b, pos + 1, nl);
+      if (n !== n) break;
+      lua.lua_pushnumber(L, n);
+      return V_VALUE;
+    }
+    case 36: {
+      // $
+      const n = lineInt(b, pos + 1, nl);
+      if (n !== n) break;
+      if (n < 0) lua.lua_pushlightuserdata(L, NULL_SENTINEL);
+      else {
+        lua.lua_pushlstring(L, b.subarray(cursor, cursor + n), n);
+        cursor += n + 2;
+      }
+      return V_VALUE;
+    }
+    case 42: {
+      // *
+      const n = lineInt(b, pos + 1, nl);
+      if (n !== n) break;
+      if (n < 0) {
+        lua.lua_pushlightuserdata(L, NULL_SENTINEL);
+        return V_VALUE;
+      }
+      lua.lua_createtable(L, n, 0);
+      for (let i = 1; i <= n; i++) {
+        const k = pushValue(L, b);
+        if (k === V_ERROR) {
+          // { false, err }
+          lua.lua_createtable(L, 2, 0);
+          lua.lua_insert(L, -2);
+          lua.lua_rawseti(L, -2, 2);
+          lua.lua_pushboolean(L, false);
+          lua.lua_rawseti(L, -2, 1);
+        } else if (k === V_BAD) {
+          lua.lua_remove(L, -2); // the whole reply fails
+          return V_BAD;
+        }
+        lua.lua_rawseti(L, -2, i);
+      }
+      return V_VALUE;
+    }
+  }
+  pushString(L, `unknown prefix: "${t < 0 ? 'nil' : t}"`);
+  return V_BAD;
+}
+
+function pushReply(L: LuaState, b: Buffer, start: number): number {
+  cursor = start;
+  const k = pushValue(L, b);
+  if (k === V_VALUE) return 1;
+  if (k === V_ERROR) lua.lua_pushboolean(L, false);
+  else lua.lua_pushnil(L);
+  lua.lua_insert(L, -2);
   return 2;
 }
 
+const REPLY: MessageReader = { scan: scanReply, push: pushReply, closeOnTimeout: true };
+const REPLY_KEEP: MessageReader = { scan: scanReply, push: pushReply, closeOnTimeout: false };
+
+function call(L: LuaState): number {
+  return sendMessage(L, encode(L, 2), REPLY);
+}
+
+function readReply(L: LuaState): number {
+  const reader = lua.lua_toboolean(L, 2) ? REPLY : REPLY_KEEP;
+  lua.lua_settop(L, 1);
+  return receiveMessage(L, reader);
+}
+
 definePreload('tsresty.redis', (L) => {
-  lua.lua_createtable(L, 0, 2);
+  lua.lua_createtable(L, 0, 3);
   lua.lua_pushcfunction(L, genReq);
   lua.lua_setfield(L, -2, S('gen_req'));
-  lua.lua_pushcfunction(L, parseLine);
-  lua.lua_setfield(L, -2, S('parse_line'));
+  lua.lua_pushcfunction(L, call);
+  lua.lua_setfield(L, -2, S('call'));
+  lua.lua_pushcfunction(L, readReply);
+  lua.lua_setfield(L, -2, S('read_reply'));
   return 1;
 });

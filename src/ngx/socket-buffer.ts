@@ -83,6 +83,24 @@ export const enum Filter {
   All = 3,
   Any = 4,
   Until = 5,
+  /** tsresty's one-message reads (resty.redis replies): see MessageReader */
+  Message = 6,
+}
+
+/**
+ * A message format for one-message reads (beyond lua-nginx-module: native protocol helpers such as
+ * tsresty.redis read a whole reply in one call instead of a receive() per line). `scan` delimits
+ * the message; bytes of an incomplete one stay buffered until more arrive. `push` turns the
+ * message into the call's Lua results.
+ */
+export interface MessageReader {
+  /** End offset of the complete message starting at b[pos], or -1 if more bytes are needed. */
+  scan(b: Buffer, pos: number): number;
+  /** Push the results for the message b[start..end); returns how many. */
+  push(L: LuaState, b: Buffer, start: number, end: number): number;
+  /** a read timeout closes the socket (the reply may still come and would be read by the next
+   *  user of the connection) */
+  closeOnTimeout: boolean;
 }
 
 /** What one receive call asks for (fields of nginx's upstream struct). */
@@ -97,6 +115,12 @@ export interface ReadState {
   until: UntilPattern | null;
   inb: InBuf;
   out: OutBuf;
+  /** the peer closed and everything it sent is in inb */
+  eof: boolean;
+  /** Filter.Message: the format, and where the message found lies (in inb.buf) */
+  reader: MessageReader | null;
+  msgStart: number;
+  msgEnd: number;
 }
 
 /** Run the operation's input filter over the buffered bytes; `eof` when the peer closed and the
@@ -111,9 +135,30 @@ export function runFilter(u: ReadState): number {
       return readAll(u);
     case Filter.Any:
       return readAny(u);
+    case Filter.Message:
+      return readMessage(u);
     default:
       return readUntil(u);
   }
+}
+
+/** One complete message; an incomplete one is left in the buffer (AGAIN) unless the peer closed. */
+function readMessage(u: ReadState): number {
+  const inb = u.inb;
+  const b = inb.buf;
+  const pos = inb.pos;
+  const end = pos < b.length ? u.reader!.scan(b, pos) : -1;
+  if (end < 0) {
+    if (u.eof) {
+      u.ft |= FT_CLOSED;
+      return ERROR;
+    }
+    return AGAIN;
+  }
+  u.msgStart = pos;
+  u.msgEnd = end;
+  inb.pos = end;
+  return OK;
 }
 
 /** "*l": everything up to "\n"; every "\r" is dropped (ngx_http_lua_read_line). */

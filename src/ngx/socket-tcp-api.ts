@@ -5,10 +5,10 @@
 import * as net from 'node:net';
 import { lua, lauxlib } from '../lua/fengari.js';
 import { ByteSink, S, luaErrorWhere, bytesToLatin1, type LuaState } from '../lua/bridge.js';
-import { currentTask, suspend } from '../lua/scheduler.js';
+import { currentTask, suspend, suspendThen } from '../lua/scheduler.js';
 import { logError, Level } from '../log/errorlog.js';
 import { TcpSock, Kind } from './socket-tcp.js';
-import { Filter, UntilPattern, OK, ERROR, AGAIN } from './socket-buffer.js';
+import { Filter, UntilPattern, OK, ERROR, AGAIN, type MessageReader } from './socket-buffer.js';
 import {
   currentOwner, currentSettings, checkCosocketContext, debug, debugOn, logCtx, selfObject, argError, typeNameAt,
 } from './socket-common.js';
@@ -217,6 +217,70 @@ export function tcpSend(L: LuaState): number {
   u.waitWrite(currentTask()!);
   lua.lua_settop(L, 0);
   return suspend(L);
+}
+
+// ---- one-message exchanges (tsresty's native protocol helpers) ------------------------------
+
+/**
+ * send() and a receive of one `reader`-delimited message in a single call, for native protocol
+ * helpers (tsresty.redis): the cosocket object is argument 1; `data` is not touched after the
+ * call. Results are `reader.push`'s, or send()'s / receive()'s failures (nil, err).
+ */
+export function sendMessage(L: LuaState, data: Uint8Array, reader: MessageReader): number {
+  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
+  const u = selfObject(L, TcpSock);
+  if (!isOpen(u) || u.writeClosed) {
+    closedSocketLog(u, 'send');
+    return closed(L);
+  }
+  ownerCheck(L, u);
+  const busy = busyError(u, true, true, true);
+  if (busy !== null) return fail(L, busy);
+  if (u.kind !== Kind.Upstream) luaErrorWhere(L, 'attempt to write to request sockets');
+  if (!u.nodelay) {
+    u.nodelay = true;
+    debug('lua socket tcp_nodelay', u.log);
+  }
+  u.writeWaiting = false;
+  u.writeTask = null;
+  u.reader = reader;
+  const rc = data.length === 0 ? OK : u.write(data);
+  if (rc === OK) return readMessage(L, u);
+  if (rc === ERROR) return u.sendRetvals(L, ERROR);
+  u.waitWrite(currentTask()!);
+  lua.lua_settop(L, 0);
+  return suspendThen(L, u, afterMessageSent);
+}
+
+/** The send half waited: on success (send()'s result is the byte count) go on reading. */
+function afterMessageSent(L: LuaState, _status: number, u: TcpSock): number {
+  if (lua.lua_type(L, -1) !== lua.LUA_TNUMBER) return 2; // nil, err
+  return readMessage(L, u);
+}
+
+/** Receive one `reader`-delimited message on the cosocket at argument 1 (see sendMessage). */
+export function receiveMessage(L: LuaState, reader: MessageReader): number {
+  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
+  const u = selfObject(L, TcpSock);
+  if (!isOpen(u) || u.readClosed) {
+    closedSocketLog(u, 'receive');
+    return closed(L);
+  }
+  ownerCheck(L, u);
+  const busy = busyError(u, true, true, false);
+  if (busy !== null) return fail(L, busy);
+  u.reader = reader;
+  return readMessage(L, u);
+}
+
+function readMessage(L: LuaState, u: TcpSock): number {
+  if (u.readClosed) {
+    closedSocketLog(u, 'receive');
+    return closed(L);
+  }
+  u.filter = Filter.Message;
+  u.length = u.rest = 0;
+  return receiveHelper(L, u);
 }
 
 /** The bytes of send()'s argument: string, number, boolean, nil, or a (nested) array table of

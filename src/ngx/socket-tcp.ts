@@ -16,7 +16,7 @@ import { logError, Level, type LogContext } from '../log/errorlog.js';
 import type { LocSettings } from '../config/model.js';
 import {
   InBuf, OutBuf, Filter, runFilter, OK, ERROR, AGAIN, FT_ERROR, FT_TIMEOUT, FT_CLOSED, FT_BUFTOOSMALL,
-  FT_NOMEM, FT_CLIENTABORT, type ReadState, type UntilPattern,
+  FT_NOMEM, FT_CLIENTABORT, type ReadState, type UntilPattern, type MessageReader,
 } from './socket-buffer.js';
 import { own, disown, debug, debugOn, newPtr, errText, type OwnedResource } from './socket-common.js';
 import type { Pool } from './socket-pool.js';
@@ -200,6 +200,9 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
   until: UntilPattern | null = null;
   inb = new InBuf();
   out = new OutBuf();
+  reader: MessageReader | null = null;
+  msgStart = 0;
+  msgEnd = 0;
   // waiting operations (u->conn_waiting, read_waiting, write_waiting and their coroutines)
   connWaiting = false;
   readWaiting = false;
@@ -410,7 +413,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
           this.ft |= FT_ERROR;
           return ERROR;
         }
-        continue;
+        // AGAIN: the filter took what it could (a message filter leaves a partial message)
       }
       const chunk = this.pull();
       if (chunk !== null) {
@@ -501,12 +504,20 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
       if (ft & FT_TIMEOUT) this.noClose = true;
       lua.lua_pushnil(L);
       pushString(L, this.errorString(ft));
-      this.out.push(L);
       this.ft = 0;
+      if (this.filter === Filter.Message) {
+        // nil, err as the protocol library returns them (a partial message stays buffered)
+        if (!this.noClose) this.finalizeReadPart();
+        else if (this.reader!.closeOnTimeout) this.finalize();
+        this.noClose = false;
+        return 2;
+      }
+      this.out.push(L);
       if (this.noClose) this.noClose = false;
       else this.finalizeReadPart();
       return 3;
     }
+    if (this.filter === Filter.Message) return this.reader!.push(L, this.inb.buf, this.msgStart, this.msgEnd);
     this.out.push(L);
     return 1;
   }
