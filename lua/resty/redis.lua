@@ -15,26 +15,17 @@
 --
 -- Object fields start with "_"; their defaults live in the class. Any other missing name is a
 -- command: the class's __index generates its method on first use.
-local tcp = ngx.socket and ngx.socket.tcp -- nil only in VMs without cosockets
 local null = ngx.null
 local native = require "tsresty.redis"
 local gen_req, call, native_read = native.gen_req, native.call, native.read_reply
 local new_tab = require "table.new"
 
 local sub, byte, tostring = string.sub, string.byte, tostring
-local type, select, setmetatable, pairs, error = type, select, setmetatable, pairs, error
+local type, select, setmetatable, pairs = type, select, setmetatable, pairs
 local unpack = table.unpack or unpack
 
 local _M = { _VERSION = "0.30" }
 local mt = { __index = _M }
-
-function _M.new(self)
-  local sock, err = tcp()
-  if not sock then
-    return nil, err
-  end
-  return setmetatable({ _sock = sock }, mt)
-end
 
 -- per-object state defaults, read through the class (objects only hold what changed)
 _M._reqs = false         -- the pipeline being collected
@@ -48,22 +39,6 @@ _M._slow = false         -- any of _reqs, _subscribed, _module_prefix: commands 
 
 local function update_slow(self)
   self._slow = (self._reqs or self._subscribed or self._module_prefix) and true or false
-end
-
-function _M.set_timeout(self, timeout)
-  local sock = self._sock
-  if not sock then
-    error("not initialized", 2)
-  end
-  sock:settimeout(timeout)
-end
-
-function _M.set_timeouts(self, connect_timeout, send_timeout, read_timeout)
-  local sock = self._sock
-  if not sock then
-    error("not initialized", 2)
-  end
-  sock:settimeouts(connect_timeout, send_timeout, read_timeout)
 end
 
 -- one reply: `false, err` for an error reply, `nil, err` for a connection failure; a read
@@ -247,7 +222,9 @@ function _M.discard(self, ...)
   return do_cmd(self, "discard", ...)
 end
 
-function _M.connect(self, host, port_or_opts, opts)
+-- connect with options (TLS, auth, database, pool options); the common connect(host, port) and
+-- connect("unix:/path") run natively (see the end of this file)
+local function connect(self, host, port_or_opts, opts)
   local sock = self._sock
   if not sock then
     return nil, "not initialized"
@@ -360,28 +337,6 @@ function _M.connect(self, host, port_or_opts, opts)
   end
 
   return 1
-end
-
-function _M.set_keepalive(self, ...)
-  local sock = self._sock
-  if not sock then
-    return nil, "not initialized"
-  end
-  if self._subscribed then
-    return nil, "subscribed state"
-  end
-  if self._in_tx then
-    return nil, "in transaction"
-  end
-  return sock:setkeepalive(...)
-end
-
-function _M.get_reused_times(self)
-  local sock = self._sock
-  if not sock then
-    return nil, "not initialized"
-  end
-  return sock:getreusedtimes()
 end
 
 function _M.close(self)
@@ -516,6 +471,12 @@ function _M.add_commands(...)
       add_command(cmd)
     end
   end
+end
+
+-- new, connect without options, set_timeout(s), set_keepalive and get_reused_times only checked
+-- the object's state and passed on to its cosocket: they run natively (src/ngx/resty-redis.ts)
+for name, f in pairs(native.methods(mt, connect)) do
+  _M[name] = f
 end
 
 setmetatable(_M, {

@@ -16,7 +16,10 @@ import { lua, lauxlib } from '../lua/fengari.js';
 import { S, pushString, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';
 import { NULL_SENTINEL } from './constants.js';
-import { sendMessage, receiveMessage } from './socket-tcp-api.js';
+import { sendMessage, receiveMessage, tcpSetTimeout, tcpSetTimeouts, tcpGetReusedTimes } from './socket-tcp-api.js';
+import { tcpSetKeepalive } from './socket-pool.js';
+import { tcpConnect } from './socket-connect.js';
+import { tcpNew } from './socket.js';
 import type { MessageReader } from './socket-buffer.js';
 
 const T_TRUE = S('true');
@@ -250,13 +253,161 @@ function readReply(L: LuaState): number {
   return receiveMessage(L, reader);
 }
 
+// ---- object methods that pass on to the cosocket ---------------------------------------------
+// The Lua versions were a call, a field read or two and a method call each: a few microseconds of
+// fengari per request for new + set_timeout + connect + set_keepalive.
+
+const K_SOCK = S('_sock');
+const K_SLOW = S('_slow');
+const K_IN_TX = S('_in_tx');
+const K_SUBSCRIBED = S('_subscribed');
+
+/** Replace `self` (argument 1) by self._sock; false (nothing pushed) when there is none. */
+function selfToSock(L: LuaState): boolean {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lua.lua_getfield(L, 1, K_SOCK);
+  if (lua.lua_isnil(L, -1)) {
+    lua.lua_pop(L, 1);
+    return false;
+  }
+  lua.lua_replace(L, 1);
+  return true;
+}
+
+function notInitialized(L: LuaState): number {
+  lua.lua_pushnil(L);
+  pushString(L, 'not initialized');
+  return 2;
+}
+
+/** red:new(): { _sock = ngx.socket.tcp() } with the class metatable (upvalue 1). */
+function newObject(L: LuaState): number {
+  lua.lua_settop(L, 0);
+  tcpNew(L);
+  lua.lua_createtable(L, 0, 1);
+  lua.lua_insert(L, 1);
+  lua.lua_setfield(L, 1, K_SOCK);
+  lua.lua_pushvalue(L, lua.lua_upvalueindex(1));
+  lua.lua_setmetatable(L, 1);
+  return 1;
+}
+
+function setTimeout(L: LuaState): number {
+  lua.lua_settop(L, 2);
+  if (!selfToSock(L)) lauxlib.luaL_error(L, S('not initialized'));
+  tcpSetTimeout(L);
+  return 0;
+}
+
+function setTimeouts(L: LuaState): number {
+  lua.lua_settop(L, 4);
+  if (!selfToSock(L)) lauxlib.luaL_error(L, S('not initialized'));
+  tcpSetTimeouts(L);
+  return 0;
+}
+
+function getReusedTimes(L: LuaState): number {
+  lua.lua_settop(L, 1);
+  return selfToSock(L) ? tcpGetReusedTimes(L) : notInitialized(L);
+}
+
+/** A field of self that is true in Lua terms (through the class's defaults). */
+function flag(L: LuaState, k: Uint8Array): boolean {
+  lua.lua_getfield(L, 1, k);
+  const on = lua.lua_toboolean(L, -1);
+  lua.lua_pop(L, 1);
+  return on;
+}
+
+function setKeepalive(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  if (flag(L, K_SUBSCRIBED)) return failWith(L, 'subscribed state');
+  if (flag(L, K_IN_TX)) return failWith(L, 'in transaction');
+  if (!selfToSock(L)) return notInitialized(L);
+  return tcpSetKeepalive(L);
+}
+
+function failWith(L: LuaState, msg: string): number {
+  lua.lua_pushnil(L);
+  pushString(L, msg);
+  return 2;
+}
+
+const UNIX = S('unix:');
+
+/** red:connect(host, port) / connect("unix:/path"): without options, a cosocket connect (after
+ *  leaving pub/sub, pipeline and transaction state behind); with options, the Lua implementation
+ *  (upvalue 1: TLS, auth, select, pools). */
+function connect(L: LuaState): number {
+  const n = lua.lua_gettop(L);
+  if ((n >= 4 && !lua.lua_isnil(L, 4)) || lua.lua_type(L, 3) === lua.LUA_TTABLE) {
+    lua.lua_pushvalue(L, lua.lua_upvalueindex(1));
+    lua.lua_insert(L, 1);
+    lua.lua_callk(L, n, lua.LUA_MULTRET, 0, allResults);
+    return lua.lua_gettop(L);
+  }
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  if (flag(L, K_SLOW) || flag(L, K_IN_TX)) resetState(L);
+  lua.lua_settop(L, 3);
+  if (!selfToSock(L)) return notInitialized(L);
+  const host = lua.lua_type(L, 2) === lua.LUA_TSTRING ? lua.lua_tolstring(L, 2) : null;
+  if (host !== null && startsWith(host, UNIX)) lua.lua_settop(L, 2); // a port is ignored
+  return tcpConnect(L);
+}
+
+function allResults(L: LuaState): number {
+  return lua.lua_gettop(L);
+}
+
+const RESET: [Uint8Array, boolean | number][] = [
+  [S('_subscribed'), false], [S('_nchan'), 0], [S('_npat'), 0], [S('_in_tx'), false],
+  [S('_reqs'), false], [S('_module_prefix'), false], [S('_slow'), false],
+];
+
+/** A reused object leaves pub/sub, pipeline and transaction state behind. */
+function resetState(L: LuaState): void {
+  for (const [k, v] of RESET) {
+    if (typeof v === 'number') lua.lua_pushinteger(L, v);
+    else lua.lua_pushboolean(L, v);
+    lua.lua_setfield(L, 1, k);
+  }
+}
+
+function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
+  if (b.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** methods(class_mt, connect_with_options) -> the natively implemented methods */
+function methods(L: LuaState): number {
+  lua.lua_createtable(L, 0, 6);
+  lua.lua_pushvalue(L, 1);
+  lua.lua_pushcclosure(L, newObject, 1);
+  lua.lua_setfield(L, -2, S('new'));
+  lua.lua_pushvalue(L, 2);
+  lua.lua_pushcclosure(L, connect, 1);
+  lua.lua_setfield(L, -2, S('connect'));
+  lua.lua_pushcfunction(L, setTimeout);
+  lua.lua_setfield(L, -2, S('set_timeout'));
+  lua.lua_pushcfunction(L, setTimeouts);
+  lua.lua_setfield(L, -2, S('set_timeouts'));
+  lua.lua_pushcfunction(L, setKeepalive);
+  lua.lua_setfield(L, -2, S('set_keepalive'));
+  lua.lua_pushcfunction(L, getReusedTimes);
+  lua.lua_setfield(L, -2, S('get_reused_times'));
+  return 1;
+}
+
 definePreload('tsresty.redis', (L) => {
-  lua.lua_createtable(L, 0, 3);
+  lua.lua_createtable(L, 0, 4);
   lua.lua_pushcfunction(L, genReq);
   lua.lua_setfield(L, -2, S('gen_req'));
   lua.lua_pushcfunction(L, call);
   lua.lua_setfield(L, -2, S('call'));
   lua.lua_pushcfunction(L, readReply);
   lua.lua_setfield(L, -2, S('read_reply'));
+  lua.lua_pushcfunction(L, methods);
+  lua.lua_setfield(L, -2, S('methods'));
   return 1;
 });

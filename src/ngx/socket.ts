@@ -22,7 +22,7 @@ export { reqSocket } from './socket-req.js';
 let tcpMetaRef = 0;
 
 /** ngx.socket.tcp(): a new, unconnected cosocket object. */
-function tcpNew(L: LuaState): number {
+export function tcpNew(L: LuaState): number {
   const n = lua.lua_gettop(L);
   if (n !== 0) luaErrorWhere(L, `expecting zero arguments, but got ${n}`);
   if (currentOwner() === null) luaErrorWhere(L, 'no request found');

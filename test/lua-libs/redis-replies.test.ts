@@ -1,7 +1,8 @@
 // resty.redis's native reply reading (tsresty.redis call/read_reply over the cosocket's
 // one-message reads) against a scripted RESP peer: every reply shape, replies that arrive a byte at
 // a time, bytes that are no reply, timeouts (closing or keeping the connection and the partial
-// reply), and a command too large to be written at once.
+// reply), a command too large to be written at once, and the natively implemented methods (new,
+// connect, set_timeout(s), set_keepalive, get_reused_times).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as net from 'node:net';
 import { startTsresty, cosocketsAvailable } from './support.js';
@@ -35,6 +36,7 @@ function parseCommands(buf: Buffer): [Buffer[][], number] {
 
 const REPLIES: Record<string, string> = {
   status: '+OK\r\n',
+  multi: '+OK\r\n',
   err: '-WRONGTYPE Operation against a key\r\n',
   int: ':-42\r\n',
   bulk: '$7\r\na\r\nb\0cd\r\n',
@@ -148,6 +150,31 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
                 ngx.say("after: ", select(2, sock:send("x")))
             }
         }
+        location = /methods {
+            content_by_lua_block {
+                local redis = require "resty.redis"
+                local bare = setmetatable({}, getmetatable(redis:new()))
+                local ok, err = pcall(function() bare:set_timeout(10) end)
+                ngx.say("set_timeout: ", ok, " ", err)
+                ngx.say("connect: ", bare:connect("127.0.0.1", ${peerPort}))
+                ngx.say("set_keepalive: ", bare:set_keepalive())
+                ngx.say("get_reused_times: ", bare:get_reused_times())
+                local red = redis:new()
+                red:set_timeouts(1000, 1000, 1000)
+                red:add_commands("status")
+                ngx.say("first: ", red:connect("127.0.0.1", ${peerPort}), " ", red:get_reused_times())
+                red:init_pipeline()
+                red:status()
+                ngx.say("keepalive: ", red:set_keepalive(10000, 5))
+                -- reconnecting drops the pipeline: commands run at once again
+                ngx.say("again: ", red:connect("127.0.0.1", ${peerPort}), " ", red:get_reused_times())
+                ngx.say("status: ", red:status())
+                red:multi()
+                ngx.say("in tx: ", select(2, red:set_keepalive()))
+                ngx.say("options: ", red:connect("127.0.0.1", ${peerPort}, { pool = "other" }), " ", red:get_reused_times())
+                ngx.say("unix, port ignored: ", select(2, red:connect("unix:/nonexistent/redis.sock", 6379)))
+            }
+        }
         location = /big {
             content_by_lua_block {
                 local red = require("resty.redis"):new()
@@ -199,6 +226,24 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
 
   it('read_reply keeps a partial reply across a timeout when asked not to close', async () => {
     expect(await get('/partial')).toBe('first: timeout\nthen: hello12345\nclosing: timeout\nafter: closed\n');
+  });
+
+  it('the native methods: no socket, reconnecting a used object, options, unix paths', async () => {
+    const lines = (await get('/methods')).split('\n');
+    expect(lines[0]).toMatch(/^set_timeout: false content_by_lua\(nginx\.conf:\d+\):\d+: not initialized$/);
+    expect(lines.slice(1)).toEqual([
+      'connect: nilnot initialized',
+      'set_keepalive: nilnot initialized',
+      'get_reused_times: nilnot initialized',
+      'first: 1 0',
+      'keepalive: 1',
+      'again: 1 1',
+      'status: OK',
+      'in tx: in transaction',
+      'options: 1 0',
+      'unix, port ignored: no such file or directory',
+      '',
+    ]);
   });
 
   it('a command too large to be written at once is sent, then its reply read', async () => {
