@@ -35,10 +35,11 @@ _M._nchan = 0            -- channels / patterns subscribed
 _M._npat = 0
 _M._in_tx = false        -- between MULTI and EXEC/DISCARD
 _M._module_prefix = false
-_M._slow = false         -- any of _reqs, _subscribed, _module_prefix: commands take do_cmd
+_M._slow = false         -- any of _reqs, _subscribed, _module_prefix, _in_tx: commands take
+                         -- do_cmd, connect and set_keepalive look further
 
 local function update_slow(self)
-  self._slow = (self._reqs or self._subscribed or self._module_prefix) and true or false
+  self._slow = (self._reqs or self._subscribed or self._module_prefix or self._in_tx) and true or false
 end
 
 -- one reply: `false, err` for an error reply, `nil, err` for a connection failure; a read
@@ -205,6 +206,7 @@ function _M.multi(self, ...)
   local res, err = do_cmd(self, "multi", ...)
   if res or self._reqs then
     self._in_tx = true
+    self._slow = true
   end
   if err ~= nil then
     return res, err
@@ -214,11 +216,13 @@ end
 
 function _M.exec(self, ...)
   self._in_tx = false
+  update_slow(self)
   return do_cmd(self, "exec", ...)
 end
 
 function _M.discard(self, ...)
   self._in_tx = false
+  update_slow(self)
   return do_cmd(self, "discard", ...)
 end
 
@@ -239,7 +243,7 @@ local function connect(self, host, port_or_opts, opts)
     port = port_or_opts
   end
 
-  if self._slow or self._in_tx then
+  if self._slow then
     self._subscribed = false
     self._nchan = 0
     self._npat = 0

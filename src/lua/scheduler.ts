@@ -56,6 +56,7 @@ export function currentTask(): LuaTask | null {
 
 let MAIN: LuaState = null;
 let YIELD_MARK_KEY: Uint8Array;
+let yieldMarkRef = 0;
 let instructionBudget = 0;
 const HOOK_STEP = 10000;
 
@@ -66,6 +67,8 @@ export function initScheduler(L: LuaState, budget: number): void {
   YIELD_MARK_KEY = S('tsresty.yield_mark');
   // The marker is a unique table kept in the registry; Lua wrappers compare against it.
   lua.lua_newtable(L);
+  lua.lua_pushvalue(L, -1);
+  yieldMarkRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX); // pushed by reference: no key lookup
   lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, YIELD_MARK_KEY);
   lua.lua_pushcfunction(L, coRunning);
   lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, S('tsresty.running'));
@@ -136,7 +139,7 @@ function coRunning(L: LuaState): number {
 
 /** Push the yield marker (for the coroutine wrappers to recognise API yields). */
 export function pushYieldMark(L: LuaState): void {
-  lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, YIELD_MARK_KEY);
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, yieldMarkRef);
 }
 
 /** Called by a JS API function that must wait: `return suspend(L)`. */

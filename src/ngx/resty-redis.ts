@@ -257,10 +257,13 @@ function readReply(L: LuaState): number {
 // The Lua versions were a call, a field read or two and a method call each: a few microseconds of
 // fengari per request for new + set_timeout + connect + set_keepalive.
 
-const K_SOCK = S('_sock');
-const K_SLOW = S('_slow');
-const K_IN_TX = S('_in_tx');
-const K_SUBSCRIBED = S('_subscribed');
+// field names as JS strings: fengari finds the key's Lua string by a Map lookup (a byte array key
+// costs a WeakMap lookup and a byte compare)
+const K_SOCK = '_sock';
+/** set (by lua/resty/redis.lua) whenever any of the state below is: one lookup in the common case */
+const K_SLOW = '_slow';
+const K_IN_TX = '_in_tx';
+const K_SUBSCRIBED = '_subscribed';
 
 /** Replace `self` (argument 1) by self._sock; false (nothing pushed) when there is none. */
 function selfToSock(L: LuaState): boolean {
@@ -312,7 +315,7 @@ function getReusedTimes(L: LuaState): number {
 }
 
 /** A field of self that is true in Lua terms (through the class's defaults). */
-function flag(L: LuaState, k: Uint8Array): boolean {
+function flag(L: LuaState, k: string): boolean {
   lua.lua_getfield(L, 1, k);
   const on = lua.lua_toboolean(L, -1);
   lua.lua_pop(L, 1);
@@ -321,8 +324,10 @@ function flag(L: LuaState, k: Uint8Array): boolean {
 
 function setKeepalive(L: LuaState): number {
   lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
-  if (flag(L, K_SUBSCRIBED)) return failWith(L, 'subscribed state');
-  if (flag(L, K_IN_TX)) return failWith(L, 'in transaction');
+  if (flag(L, K_SLOW)) {
+    if (flag(L, K_SUBSCRIBED)) return failWith(L, 'subscribed state');
+    if (flag(L, K_IN_TX)) return failWith(L, 'in transaction');
+  }
   if (!selfToSock(L)) return notInitialized(L);
   return tcpSetKeepalive(L);
 }
@@ -347,7 +352,7 @@ function connect(L: LuaState): number {
     return lua.lua_gettop(L);
   }
   lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
-  if (flag(L, K_SLOW) || flag(L, K_IN_TX)) resetState(L);
+  if (flag(L, K_SLOW)) resetState(L);
   lua.lua_settop(L, 3);
   if (!selfToSock(L)) return notInitialized(L);
   const host = lua.lua_type(L, 2) === lua.LUA_TSTRING ? lua.lua_tolstring(L, 2) : null;
