@@ -235,8 +235,8 @@ export function tcpSetKeepalive(L: LuaState): number {
   const item = new PoolItem(spool, c, u.reused, u.tls);
   spool.cache.unshift(item);
   debug('lua tcp socket clear current socket connection', u.log);
+  u.stopReadTimer(); // while u.conn is set: the connection keeps its timer
   u.conn = null;
-  u.readTimer = u.readTimer === null ? null : (clearTimeout(u.readTimer), null);
   u.writeTimer = u.writeTimer === null ? null : (clearTimeout(u.writeTimer), null);
   if (timeout === 0) debug('lua tcp socket keepalive timeout: unlimited', u.log);
   else if (debugOn()) debug(`lua tcp socket keepalive timeout: ${timeout} ms`, u.log);

@@ -175,6 +175,23 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
                 ngx.say("unix, port ignored: ", select(2, red:connect("unix:/nonexistent/redis.sock", 6379)))
             }
         }
+        location = /pooled {
+            content_by_lua_block {
+                local red = require("resty.redis"):new()
+                red:set_timeouts(1000, 1000, 100)
+                assert(red:connect("127.0.0.1", ${peerPort}, { pool = "timers" }))
+                red:add_commands("status", "never")
+                local reused = red:get_reused_times()
+                local res, err
+                if ngx.var.arg_step == "ok" then
+                    res, err = red:status()
+                    red:set_keepalive(10000, 5)
+                else
+                    res, err = red:never()
+                end
+                ngx.say(reused, " ", res, " ", err)
+            }
+        }
         location = /big {
             content_by_lua_block {
                 local red = require("resty.redis"):new()
@@ -244,6 +261,16 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
       'unix, port ignored: no such file or directory',
       '',
     ]);
+  });
+
+  it('a pooled connection keeps timing out reads, also after its timer fired while idle', async () => {
+    expect(await get('/pooled?step=ok')).toBe('0 OK nil\n');
+    expect(await get('/pooled?step=ok')).toBe('1 OK nil\n');
+    await sleep(250); // the connection's read timer (100 ms) fires while it is idle
+    expect(await get('/pooled?step=ok')).toBe('2 OK nil\n');
+    expect(await get('/pooled?step=never')).toBe('3 nil timeout\n');
+    expect(await get('/pooled?step=ok')).toBe('0 OK nil\n'); // the timed-out one was closed
+    expect(await get('/pooled?step=never')).toBe('1 nil timeout\n');
   });
 
   it('a command too large to be written at once is sent, then its reply read', async () => {
