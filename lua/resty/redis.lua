@@ -454,16 +454,10 @@ function _M.register_module_prefix(mod)
   end
 end
 
--- any other command: a method generated on first use and kept in the class (do_cmd's common
--- path inlined: one Lua call less per command)
+-- any other command: a method generated on first use and kept in the class; it runs natively
+-- (do_cmd's common path: send and read the reply) and calls do_cmd for the other states
 local function add_command(cmd)
-  local method = function(self, ...)
-    local sock = self._sock
-    if self._slow or not sock then
-      return do_cmd(self, cmd, ...)
-    end
-    return call(sock, cmd, ...)
-  end
+  local method = native.command(cmd, do_cmd)
   _M[cmd] = method
   return method
 end

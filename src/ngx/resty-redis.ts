@@ -62,14 +62,19 @@ function putCount(out: Buffer, p: number, prefix: number, n: number): number {
 
 /** The arguments from `from` to the top as a RESP array of bulk strings, in a Buffer of its own
  *  (a socket write may hold on to it). */
-function encode(L: LuaState, from: number): Buffer {
-  const n = lua.lua_gettop(L) - from + 1;
-  let total = 3 + digits(n);
-  for (let i = 0; i < n; i++) {
-    const b = argBytes(L, from + i);
-    args[i] = b;
+function encode(L: LuaState, from: number, first: Uint8Array | null = null): Buffer {
+  let n = 0;
+  let total = 0;
+  if (first !== null) {
+    args[n++] = first;
+    total += 5 + digits(first.length) + first.length;
+  }
+  for (let i = from, top = lua.lua_gettop(L); i <= top; i++) {
+    const b = argBytes(L, i);
+    args[n++] = b;
     total += 5 + digits(b.length) + b.length;
   }
+  total += 3 + digits(n);
   const out = Buffer.allocUnsafe(total);
   let p = putCount(out, 0, 42, n); // *
   for (let i = 0; i < n; i++) {
@@ -247,6 +252,35 @@ function call(L: LuaState): number {
   return sendMessage(L, encode(L, 2), REPLY);
 }
 
+/** A command method, red:<cmd>(...) (upvalues: the command's name, and do_cmd for objects in
+ *  pub/sub, pipeline, transaction or module-prefix state). */
+function command(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  if (!flag(L, K_SLOW)) {
+    lua.lua_getfield(L, 1, K_SOCK);
+    if (!lua.lua_isnil(L, -1)) {
+      lua.lua_replace(L, 1);
+      return sendMessage(L, encode(L, 2, lua.lua_tolstring(L, lua.lua_upvalueindex(1))), REPLY);
+    }
+    lua.lua_pop(L, 1);
+  }
+  const n = lua.lua_gettop(L);
+  lua.lua_pushvalue(L, lua.lua_upvalueindex(1));
+  lua.lua_insert(L, 2);
+  lua.lua_pushvalue(L, lua.lua_upvalueindex(2));
+  lua.lua_insert(L, 1);
+  lua.lua_callk(L, n + 1, lua.LUA_MULTRET, 0, allResults);
+  return lua.lua_gettop(L);
+}
+
+/** command(name, do_cmd) -> the method for that command */
+function makeCommand(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TSTRING);
+  lua.lua_settop(L, 2);
+  lua.lua_pushcclosure(L, command, 2);
+  return 1;
+}
+
 function readReply(L: LuaState): number {
   const reader = lua.lua_toboolean(L, 2) ? REPLY : REPLY_KEEP;
   lua.lua_settop(L, 1);
@@ -405,7 +439,7 @@ function methods(L: LuaState): number {
 }
 
 definePreload('tsresty.redis', (L) => {
-  lua.lua_createtable(L, 0, 4);
+  lua.lua_createtable(L, 0, 5);
   lua.lua_pushcfunction(L, genReq);
   lua.lua_setfield(L, -2, S('gen_req'));
   lua.lua_pushcfunction(L, call);
@@ -414,5 +448,7 @@ definePreload('tsresty.redis', (L) => {
   lua.lua_setfield(L, -2, S('read_reply'));
   lua.lua_pushcfunction(L, methods);
   lua.lua_setfield(L, -2, S('methods'));
+  lua.lua_pushcfunction(L, makeCommand);
+  lua.lua_setfield(L, -2, S('command'));
   return 1;
 });
