@@ -13,7 +13,7 @@
 // -> ngx.null, error elements -> {false, err}), error -> false, err; connection failures give
 // nil, err and bytes that are no reply nil, 'unknown prefix: "<byte>"'.
 import { lua, lauxlib } from '../lua/fengari.js';
-import { S, pushString, type LuaState } from '../lua/bridge.js';
+import { S, pushString, setFuncs, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';
 import { NULL_SENTINEL } from './constants.js';
 import { sendMessage, receiveMessage, tcpSetTimeout, tcpSetTimeouts, tcpGetReusedTimes } from './socket-tcp-api.js';
@@ -427,28 +427,12 @@ function methods(L: LuaState): number {
   lua.lua_pushvalue(L, 2);
   lua.lua_pushcclosure(L, connect, 1);
   lua.lua_setfield(L, -2, S('connect'));
-  lua.lua_pushcfunction(L, setTimeout);
-  lua.lua_setfield(L, -2, S('set_timeout'));
-  lua.lua_pushcfunction(L, setTimeouts);
-  lua.lua_setfield(L, -2, S('set_timeouts'));
-  lua.lua_pushcfunction(L, setKeepalive);
-  lua.lua_setfield(L, -2, S('set_keepalive'));
-  lua.lua_pushcfunction(L, getReusedTimes);
-  lua.lua_setfield(L, -2, S('get_reused_times'));
+  setFuncs(L, { set_timeout: setTimeout, set_timeouts: setTimeouts, set_keepalive: setKeepalive, get_reused_times: getReusedTimes });
   return 1;
 }
 
 definePreload('tsresty.redis', (L) => {
   lua.lua_createtable(L, 0, 5);
-  lua.lua_pushcfunction(L, genReq);
-  lua.lua_setfield(L, -2, S('gen_req'));
-  lua.lua_pushcfunction(L, call);
-  lua.lua_setfield(L, -2, S('call'));
-  lua.lua_pushcfunction(L, readReply);
-  lua.lua_setfield(L, -2, S('read_reply'));
-  lua.lua_pushcfunction(L, methods);
-  lua.lua_setfield(L, -2, S('methods'));
-  lua.lua_pushcfunction(L, makeCommand);
-  lua.lua_setfield(L, -2, S('command'));
+  setFuncs(L, { gen_req: genReq, call, read_reply: readReply, methods, command: makeCommand });
   return 1;
 });

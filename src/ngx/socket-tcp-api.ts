@@ -38,18 +38,48 @@ function closedSocketLog(u: TcpSock | null, what: string): void {
 
 // ---- receive ----------------------------------------------------------------------------------
 
-export function tcpReceive(L: LuaState): number {
-  const n = lua.lua_gettop(L);
-  if (n !== 1 && n !== 2) luaErrorWhere(L, `expecting 1 or 2 arguments (including the object), but got ${n}`);
+/** The checks a receive starts with: the object's TcpSock, or null with receive()'s failure
+ *  results (nil, err) pushed. */
+function receivable(L: LuaState): TcpSock | null {
   if (currentOwner() === null) luaErrorWhere(L, 'no request found');
   const u = selfObject(L, TcpSock);
   if (!isOpen(u) || u.readClosed) {
     closedSocketLog(u, 'receive');
-    return closed(L);
+    closed(L);
+    return null;
   }
   ownerCheck(L, u);
   const busy = busyError(u, true, true, false);
-  if (busy !== null) return fail(L, busy);
+  if (busy !== null) {
+    fail(L, busy);
+    return null;
+  }
+  return u;
+}
+
+/** The same for a send (`andRead`: a read follows in the same call, so none may be pending). */
+function sendable(L: LuaState, andRead: boolean): TcpSock | null {
+  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
+  const u = selfObject(L, TcpSock);
+  if (!isOpen(u) || u.writeClosed) {
+    closedSocketLog(u, 'send');
+    closed(L);
+    return null;
+  }
+  ownerCheck(L, u);
+  const busy = busyError(u, true, andRead, true);
+  if (busy !== null) {
+    fail(L, busy);
+    return null;
+  }
+  return u;
+}
+
+export function tcpReceive(L: LuaState): number {
+  const n = lua.lua_gettop(L);
+  if (n !== 1 && n !== 2) luaErrorWhere(L, `expecting 1 or 2 arguments (including the object), but got ${n}`);
+  const u = receivable(L);
+  if (u === null) return 2;
   if (debugOn()) {
     debug('lua tcp socket calling receive() method', u.log);
     debug(`lua tcp socket read timeout: ${u.readTimeout}`, u.log);
@@ -99,15 +129,8 @@ function receiveHelper(L: LuaState, u: TcpSock): number {
 export function tcpReceiveAny(L: LuaState): number {
   const n = lua.lua_gettop(L);
   if (n !== 2) luaErrorWhere(L, `expecting 2 arguments (including the object), but got ${n}`);
-  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
-  const u = selfObject(L, TcpSock);
-  if (!isOpen(u) || u.readClosed) {
-    closedSocketLog(u, 'receive');
-    return closed(L);
-  }
-  ownerCheck(L, u);
-  const busy = busyError(u, true, true, false);
-  if (busy !== null) return fail(L, busy);
+  const u = receivable(L);
+  if (u === null) return 2;
   if (!lua.lua_isnumber(L, 2)) argError(L, 2, 'bad max argument');
   const bytes = Math.trunc(lua.lua_tonumber(L, 2));
   if (bytes <= 0) argError(L, 2, 'bad max argument');
@@ -185,15 +208,8 @@ const T_FALSE = S('false');
 
 export function tcpSend(L: LuaState): number {
   if (lua.lua_gettop(L) !== 2) luaErrorWhere(L, `expecting 2 arguments (including the object), but got ${lua.lua_gettop(L)}`);
-  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
-  const u = selfObject(L, TcpSock);
-  if (!isOpen(u) || u.writeClosed) {
-    closedSocketLog(u, 'send');
-    return closed(L);
-  }
-  ownerCheck(L, u);
-  const busy = busyError(u, true, false, true);
-  if (busy !== null) return fail(L, busy);
+  const u = sendable(L, false);
+  if (u === null) return 2;
   if (u.kind === Kind.Body) luaErrorWhere(L, 'attempt to write to request sockets');
   if (debugOn()) debug(`lua tcp socket send timeout: ${u.sendTimeout}`, u.log);
   const data = sendData(L, 2);
@@ -227,15 +243,8 @@ export function tcpSend(L: LuaState): number {
  * call. Results are `reader.push`'s, or send()'s / receive()'s failures (nil, err).
  */
 export function sendMessage(L: LuaState, data: Uint8Array, reader: MessageReader): number {
-  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
-  const u = selfObject(L, TcpSock);
-  if (!isOpen(u) || u.writeClosed) {
-    closedSocketLog(u, 'send');
-    return closed(L);
-  }
-  ownerCheck(L, u);
-  const busy = busyError(u, true, true, true);
-  if (busy !== null) return fail(L, busy);
+  const u = sendable(L, true);
+  if (u === null) return 2;
   if (u.kind !== Kind.Upstream) luaErrorWhere(L, 'attempt to write to request sockets');
   if (!u.nodelay) {
     u.nodelay = true;
@@ -260,15 +269,8 @@ function afterMessageSent(L: LuaState, _status: number, u: TcpSock): number {
 
 /** Receive one `reader`-delimited message on the cosocket at argument 1 (see sendMessage). */
 export function receiveMessage(L: LuaState, reader: MessageReader): number {
-  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
-  const u = selfObject(L, TcpSock);
-  if (!isOpen(u) || u.readClosed) {
-    closedSocketLog(u, 'receive');
-    return closed(L);
-  }
-  ownerCheck(L, u);
-  const busy = busyError(u, true, true, false);
-  if (busy !== null) return fail(L, busy);
+  const u = receivable(L);
+  if (u === null) return 2;
   u.reader = reader;
   return readMessage(L, u);
 }
