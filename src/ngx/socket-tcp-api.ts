@@ -38,36 +38,19 @@ function closedSocketLog(u: TcpSock | null, what: string): void {
 
 // ---- receive ----------------------------------------------------------------------------------
 
-/** The checks a receive starts with: the object's TcpSock, or null with receive()'s failure
- *  results (nil, err) pushed. */
-function receivable(L: LuaState): TcpSock | null {
+/** The checks a receive (`write` false) or a send starts with (`read`: a read follows in the same
+ *  call, so none may be pending): the object's TcpSock, or null with the failure results (nil,
+ *  err) pushed. */
+function usable(L: LuaState, read: boolean, write: boolean): TcpSock | null {
   if (currentOwner() === null) luaErrorWhere(L, 'no request found');
   const u = selfObject(L, TcpSock);
-  if (!isOpen(u) || u.readClosed) {
-    closedSocketLog(u, 'receive');
+  if (!isOpen(u) || (write ? u.writeClosed : u.readClosed)) {
+    closedSocketLog(u, write ? 'send' : 'receive');
     closed(L);
     return null;
   }
   ownerCheck(L, u);
-  const busy = busyError(u, true, true, false);
-  if (busy !== null) {
-    fail(L, busy);
-    return null;
-  }
-  return u;
-}
-
-/** The same for a send (`andRead`: a read follows in the same call, so none may be pending). */
-function sendable(L: LuaState, andRead: boolean): TcpSock | null {
-  if (currentOwner() === null) luaErrorWhere(L, 'no request found');
-  const u = selfObject(L, TcpSock);
-  if (!isOpen(u) || u.writeClosed) {
-    closedSocketLog(u, 'send');
-    closed(L);
-    return null;
-  }
-  ownerCheck(L, u);
-  const busy = busyError(u, true, andRead, true);
+  const busy = busyError(u, true, read, write);
   if (busy !== null) {
     fail(L, busy);
     return null;
@@ -78,7 +61,7 @@ function sendable(L: LuaState, andRead: boolean): TcpSock | null {
 export function tcpReceive(L: LuaState): number {
   const n = lua.lua_gettop(L);
   if (n !== 1 && n !== 2) luaErrorWhere(L, `expecting 1 or 2 arguments (including the object), but got ${n}`);
-  const u = receivable(L);
+  const u = usable(L, true, false);
   if (u === null) return 2;
   if (debugOn()) {
     debug('lua tcp socket calling receive() method', u.log);
@@ -129,7 +112,7 @@ function receiveHelper(L: LuaState, u: TcpSock): number {
 export function tcpReceiveAny(L: LuaState): number {
   const n = lua.lua_gettop(L);
   if (n !== 2) luaErrorWhere(L, `expecting 2 arguments (including the object), but got ${n}`);
-  const u = receivable(L);
+  const u = usable(L, true, false);
   if (u === null) return 2;
   if (!lua.lua_isnumber(L, 2)) argError(L, 2, 'bad max argument');
   const bytes = Math.trunc(lua.lua_tonumber(L, 2));
@@ -208,7 +191,7 @@ const T_FALSE = S('false');
 
 export function tcpSend(L: LuaState): number {
   if (lua.lua_gettop(L) !== 2) luaErrorWhere(L, `expecting 2 arguments (including the object), but got ${lua.lua_gettop(L)}`);
-  const u = sendable(L, false);
+  const u = usable(L, false, true);
   if (u === null) return 2;
   if (u.kind === Kind.Body) luaErrorWhere(L, 'attempt to write to request sockets');
   if (debugOn()) debug(`lua tcp socket send timeout: ${u.sendTimeout}`, u.log);
@@ -243,7 +226,7 @@ export function tcpSend(L: LuaState): number {
  * call. Results are `reader.push`'s, or send()'s / receive()'s failures (nil, err).
  */
 export function sendMessage(L: LuaState, data: Uint8Array, reader: MessageReader): number {
-  const u = sendable(L, true);
+  const u = usable(L, true, true);
   if (u === null) return 2;
   if (u.kind !== Kind.Upstream) luaErrorWhere(L, 'attempt to write to request sockets');
   if (!u.nodelay) {
@@ -269,7 +252,7 @@ function afterMessageSent(L: LuaState, _status: number, u: TcpSock): number {
 
 /** Receive one `reader`-delimited message on the cosocket at argument 1 (see sendMessage). */
 export function receiveMessage(L: LuaState, reader: MessageReader): number {
-  const u = receivable(L);
+  const u = usable(L, true, false);
   if (u === null) return 2;
   u.reader = reader;
   return readMessage(L, u);
