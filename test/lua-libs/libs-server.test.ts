@@ -63,7 +63,7 @@ beforeAll(async () => {
                 ngx.say(pcall(errlog.raw_log, 99, "x"))`),
       loc('lock', `
                 local resty_lock = require "resty.lock"
-                local lock, err = resty_lock:new("locks", { timeout = 5, exptime = 10 } -- 8 holders of ~20 ms each: room for a loaded machine)
+                local lock, err = resty_lock:new("locks", { timeout = 5, exptime = 10 }) -- 8 holders of ~20 ms each: room for a loaded machine
                 if not lock then ngx.say("new: ", err) return end
                 local elapsed, err = lock:lock("res")
                 if not elapsed then ngx.say("lock: ", err) return end
