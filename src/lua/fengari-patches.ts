@@ -107,7 +107,7 @@ export function patchFengari(): void {
   lobject.luaO_tostring = function (L: any, obj: any) {
     const v: number = obj.value;
     // the cached small-integer arrays are copied: a Lua string owns its bytes
-    const b = v >= 0 && v < 256 && (v | 0) === v ? Uint8Array.from(numberBytes(v)) : asciiBytes(fmtNumber(v));
+    const b = v >= 0 && v < 256 && (v | 0) === v ? new Uint8Array(numberBytes(v)) : asciiBytes(fmtNumber(v));
     obj.setsvalue(lstring.luaS_bless(L, b));
   };
 

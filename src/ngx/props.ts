@@ -122,7 +122,7 @@ function flattenChunks(L: LuaState, idx: number, parts: Uint8Array[], depth: num
     lua.lua_rawgeti(L, abs, i);
     const t = lua.lua_type(L, -1);
     if (t === lua.LUA_TTABLE) flattenChunks(L, -1, parts, depth + 1);
-    else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) parts.push(Uint8Array.from(lua.lua_tolstring(L, -1)));
+    else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) parts.push(new Uint8Array(lua.lua_tolstring(L, -1)));
     else luaError(L, `bad argument #2 to '__newindex' (bad data type ${Buffer.from(lua.lua_typename(L, t)).toString()} found)`);
     lua.lua_pop(L, 1);
   }
@@ -136,7 +136,7 @@ function argNewIndex(L: LuaState): number {
   if (n === 1) {
     const t = lua.lua_type(L, 3);
     if (t === lua.LUA_TNIL) a.data = new Uint8Array(0);
-    else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) a.data = Uint8Array.from(lua.lua_tolstring(L, 3));
+    else if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) a.data = new Uint8Array(lua.lua_tolstring(L, 3));
     else if (t === lua.LUA_TTABLE) {
       const parts: Uint8Array[] = [];
       flattenChunks(L, 3, parts, 0);

@@ -134,13 +134,13 @@ function toRecorded(L: LuaState, i: number): Recorded {
     case lua.LUA_TNUMBER:
       return lua.lua_tonumber(L, i);
     case lua.LUA_TSTRING:
-      return Uint8Array.from(lua.lua_tolstring(L, i));
+      return new Uint8Array(lua.lua_tolstring(L, i));
     case lua.LUA_TTABLE: {
       const n = lua.lua_rawlen(L, i);
       const out: Uint8Array[] = [];
       for (let k = 1; k <= n; k++) {
         lua.lua_rawgeti(L, i, k);
-        out.push(Uint8Array.from(lua.lua_tolstring(L, -1)));
+        out.push(new Uint8Array(lua.lua_tolstring(L, -1)));
         lua.lua_pop(L, 1);
       }
       return out;
