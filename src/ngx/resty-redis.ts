@@ -17,7 +17,7 @@ import { S, pushString, setFuncs, type LuaState } from '../lua/bridge.js';
 import { definePreload } from './registry.js';
 import { NULL_SENTINEL } from './constants.js';
 import { sendMessage, receiveMessage, tcpSetTimeout, tcpSetTimeouts, tcpGetReusedTimes } from './socket-tcp-api.js';
-import { tcpSetKeepalive } from './socket-pool.js';
+import { tcpSetKeepalive, fail } from './socket-pool.js';
 import { tcpConnect } from './socket-connect.js';
 import { tcpNew } from './socket.js';
 import type { MessageReader } from './socket-buffer.js';
@@ -312,9 +312,7 @@ function selfToSock(L: LuaState): boolean {
 }
 
 function notInitialized(L: LuaState): number {
-  lua.lua_pushnil(L);
-  pushString(L, 'not initialized');
-  return 2;
+  return fail(L, 'not initialized');
 }
 
 /** red:new(): { _sock = ngx.socket.tcp() } with the class metatable (upvalue 1). */
@@ -359,17 +357,11 @@ function flag(L: LuaState, k: string): boolean {
 function setKeepalive(L: LuaState): number {
   lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
   if (flag(L, K_SLOW)) {
-    if (flag(L, K_SUBSCRIBED)) return failWith(L, 'subscribed state');
-    if (flag(L, K_IN_TX)) return failWith(L, 'in transaction');
+    if (flag(L, K_SUBSCRIBED)) return fail(L, 'subscribed state');
+    if (flag(L, K_IN_TX)) return fail(L, 'in transaction');
   }
   if (!selfToSock(L)) return notInitialized(L);
   return tcpSetKeepalive(L);
-}
-
-function failWith(L: LuaState, msg: string): number {
-  lua.lua_pushnil(L);
-  pushString(L, msg);
-  return 2;
 }
 
 const UNIX = S('unix:');
@@ -406,7 +398,7 @@ const RESET: [Uint8Array, boolean | number][] = [
 /** A reused object leaves pub/sub, pipeline and transaction state behind. */
 function resetState(L: LuaState): void {
   for (const [k, v] of RESET) {
-    if (typeof v === 'number') lua.lua_pushinteger(L, v);
+    if (typeof v === 'number') lua.lua_pushnumber(L, v);
     else lua.lua_pushboolean(L, v);
     lua.lua_setfield(L, 1, k);
   }
