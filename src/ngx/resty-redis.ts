@@ -125,24 +125,24 @@ function lineStart(b: Buffer, pos: number, nl: number): number {
   return pos;
 }
 
-/** End offset of the complete reply starting at b[pos], or -1 if more bytes are needed. */
+/** End offset of the complete reply starting at b[pos], or -1 if more bytes are needed. Counts
+ *  the elements still to come instead of recursing: a server's nesting depth costs no JS stack. */
 function scanReply(b: Buffer, pos: number): number {
-  const nl = b.indexOf(10, pos);
-  if (nl < 0) return -1;
-  pos = lineStart(b, pos, nl);
-  const t = pos < nl ? b[pos] : -1;
-  if (t !== 36 && t !== 42) return nl + 1; // one line: status, error, integer or garbage
-  const n = lineInt(b, pos + 1, nl);
-  if (!(n >= 0)) return nl + 1; // nil bulk / nil multi-bulk / malformed
-  if (t === 36) {
-    const end = nl + 1 + n + 2;
-    return end <= b.length ? end : -1;
-  }
-  let p = nl + 1;
-  for (let i = 0; i < n; i++) {
+  let pending = 1;
+  let p = pos;
+  while (pending > 0) {
     if (p >= b.length) return -1;
-    p = scanReply(b, p);
-    if (p < 0) return -1;
+    const nl = b.indexOf(10, p);
+    if (nl < 0) return -1;
+    const s = lineStart(b, p, nl);
+    const t = s < nl ? b[s] : -1;
+    pending--;
+    p = nl + 1;
+    if (t !== 36 && t !== 42) continue; // one line: status, error, integer or garbage
+    const n = lineInt(b, s + 1, nl);
+    if (!(n >= 0)) continue; // nil bulk / nil multi-bulk / malformed
+    if (t === 42) pending += n;
+    else if ((p += n + 2) > b.length) return -1;
   }
   return p;
 }
@@ -164,7 +164,7 @@ function pushLine(L: LuaState, b: Buffer, from: number, nl: number): void {
   }
   const kept: number[] = [];
   for (let i = from; i < end; i++) if (b[i] !== 13) kept.push(b[i]);
-  lua.lua_pushlstring(L, Uint8Array.from(kept), kept.length);
+  lua.lua_pushlstring(L, new Uint8Array(kept), kept.length);
 }
 
 const V_VALUE = 0; // one value pushed
@@ -173,8 +173,11 @@ const V_BAD = 2; // no reply: the error message pushed
 
 let cursor = 0;
 
+/** multi-bulk replies nest a few levels deep; deeper is refused (bounded JS and Lua stacks) */
+const MAX_DEPTH = 100;
+
 /** Push the reply at b[cursor] (scanReply found it complete) and move the cursor past it. */
-function pushValue(L: LuaState, b: Buffer): number {
+function pushValue(L: LuaState, b: Buffer, depth: number): number {
   const nl = b.indexOf(10, cursor);
   const pos = lineStart(b, cursor, nl);
   cursor = nl + 1;
@@ -212,9 +215,14 @@ function pushValue(L: LuaState, b: Buffer): number {
         lua.lua_pushlightuserdata(L, NULL_SENTINEL);
         return V_VALUE;
       }
+      if (depth >= MAX_DEPTH) {
+        pushString(L, 'reply nested too deeply');
+        return V_BAD;
+      }
+      lauxlib.luaL_checkstack(L, 3, S('reply nested too deeply'));
       lua.lua_createtable(L, n, 0);
       for (let i = 1; i <= n; i++) {
-        const k = pushValue(L, b);
+        const k = pushValue(L, b, depth + 1);
         if (k === V_ERROR) {
           // { false, err }
           lua.lua_createtable(L, 2, 0);
@@ -237,7 +245,7 @@ function pushValue(L: LuaState, b: Buffer): number {
 
 function pushReply(L: LuaState, b: Buffer, start: number): number {
   cursor = start;
-  const k = pushValue(L, b);
+  const k = pushValue(L, b, 0);
   if (k === V_VALUE) return 1;
   if (k === V_ERROR) lua.lua_pushboolean(L, false);
   else lua.lua_pushnil(L);

@@ -38,9 +38,10 @@ function closedSocketLog(u: TcpSock | null, what: string): void {
 
 // ---- receive ----------------------------------------------------------------------------------
 
-/** The checks a receive (`write` false) or a send starts with (`read`: a read follows in the same
- *  call, so none may be pending): the object's TcpSock, or null with the failure results (nil,
- *  err) pushed. */
+/** The checks a receive, a send or a one-message exchange starts with (`read`/`write`: the
+ *  directions the call uses, which must be open and not busy; a call that writes is refused on a
+ *  closed write side, one that only reads on a closed read side): the object's TcpSock, or null
+ *  with the failure results (nil, err) pushed. */
 function usable(L: LuaState, read: boolean, write: boolean): TcpSock | null {
   if (currentOwner() === null) luaErrorWhere(L, 'no request found');
   const u = selfObject(L, TcpSock);
@@ -236,7 +237,7 @@ export function sendMessage(L: LuaState, data: Uint8Array, reader: MessageReader
   u.writeWaiting = false;
   u.writeTask = null;
   u.reader = reader;
-  const rc = data.length === 0 ? OK : u.write(data);
+  const rc = u.write(data);
   if (rc === OK) return readMessage(L, u);
   if (rc === ERROR) return u.sendRetvals(L, ERROR);
   u.waitWrite(currentTask()!);

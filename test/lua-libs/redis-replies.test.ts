@@ -49,6 +49,8 @@ const REPLIES: Record<string, string> = {
   empty: '\r\n',
   crfirst: '\r+OK\r\n',
   slow: '*2\r\n$5\r\nhello\r\n:7\r\n',
+  nest50: '*1\r\n'.repeat(50) + ':1\r\n',
+  deep: '*1\r\n'.repeat(150) + ':1\r\n',
 };
 
 let peer: net.Server;
@@ -97,7 +99,8 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
                 red:set_timeouts(1000, 1000, 1000)
                 assert(red:connect("127.0.0.1", ${peerPort}))
                 red:add_commands("status", "err", "int", "bulk", "nilbulk", "nilarr", "emptyarr",
-                                 "nested", "garbage", "badarr", "empty", "slow", "size", "crfirst")
+                                 "nested", "garbage", "badarr", "empty", "slow", "size", "crfirst",
+                                 "nest50", "deep")
                 local function show(name, ...)
                     local n = select("#", ...)
                     local out = {}
@@ -120,6 +123,12 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
                 show("empty", red:empty())
                 show("badarr", red:badarr())
                 show("crfirst", red:crfirst())
+                local v = red:nest50()
+                local depth = 0
+                while type(v) == "table" do depth = depth + 1 v = v[1] end
+                ngx.say("nest50 ", depth, " ", v)
+                show("deep", red:deep())
+                show("status after deep", red:status())
                 red:close()
             }
         }
@@ -233,6 +242,9 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
       'empty nil string:unknown prefix: "nil"',
       'badarr nil string:unknown prefix: "33"',
       'crfirst string:OK',
+      'nest50 50 1',
+      'deep nil string:reply nested too deeply',
+      'status after deep string:OK',
       '',
     ]);
   });
