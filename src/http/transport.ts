@@ -4,6 +4,7 @@
 import * as net from 'node:net';
 import type { RequestHead } from './parser.js';
 import { Connection, type Listener } from './transport/connection.js';
+import { LiveList } from './transport/live-list.js';
 
 export { RequestHead } from './parser.js';
 export { errorPageHtml, errorClosesConnection, statusLine, statusText } from './transport/errors.js';
@@ -187,7 +188,7 @@ export function createTransport(opts: TransportOptions): Transport {
 
 class TransportImpl implements Transport {
   readonly ready: Promise<void>;
-  readonly conns = new Set<Connection>();
+  private readonly conns = new LiveList<Connection>();
   exiting = false;
   private listeners: Listener[] = [];
   private sweep: NodeJS.Timeout | null = null;
@@ -228,9 +229,9 @@ class TransportImpl implements Transport {
     for (const l of this.listeners) if (l.server.listening) l.server.close();
     // idle keep-alive connections get a short grace for a request already on the wire (a reload
     // must not reset clients); a forced close (forceAfterMs 0) drops them at once
-    for (const c of this.conns) c.closeIfIdle(forceAfterMs === 0 ? 0 : IDLE_GRACE_MS);
+    for (const c of this.conns.snapshot()) c.closeIfIdle(forceAfterMs === 0 ? 0 : IDLE_GRACE_MS);
     const force = forceAfterMs === undefined ? null : setTimeout(() => {
-      for (const c of this.conns) c.destroy();
+      for (const c of this.conns.snapshot()) c.destroy();
     }, forceAfterMs);
     return new Promise((resolve) => {
       this.closeWaiters.push(() => {
@@ -266,7 +267,7 @@ class TransportImpl implements Transport {
 
   private checkTimers(): void {
     const now = Date.now();
-    for (const c of this.conns) c.checkTimers(now);
+    this.conns.forEach((c) => c.checkTimers(now));
   }
 }
 

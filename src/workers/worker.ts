@@ -52,7 +52,6 @@ export class Worker {
   readonly hooks = this;
   private transport: Transport | null = null;
   private readonly byPort = new Map<number, PortServers>();
-  readonly inflight = new Set<Request>();
   exiting = false;
   /** hot reload of Lua files and config (null in production) */
   devMode: DevMode | null = null;
@@ -198,7 +197,6 @@ export class Worker {
     req.server = findServer(ps.servers, ps.def, req.headerIn('host'));
     req.loc = req.server.root;
     if (!req.server.underscoresInHeaders && req.server.ignoreInvalidHeaders) dropUnderscoreHeaders(req);
-    this.inflight.add(req);
     if (!req.setUriAndArgs(head.uri)) {
       logError(Level.Info, 'client sent invalid request', req);
       finalize(req, 400);
@@ -251,7 +249,6 @@ export class Worker {
   }
 
   cleanup(req: Request): void {
-    this.inflight.delete(req);
     if (req.bodyFile !== null) removeBodyFile(req);
     this.releaseCtx(req);
     if (req.parent !== null) subrequestDone(req);

@@ -8,6 +8,7 @@ import { loopNow } from './clock.js';
 import { readThroughSharedBuffer } from './shared-read.js';
 import { errorPageHtml, statusLine } from './errors.js';
 import { Http1Exchange, type ExchangeHost } from './exchange.js';
+import type { ListMember } from './live-list.js';
 
 /** What a connection needs from its transport and listener. */
 export interface ConnectionOwner {
@@ -31,7 +32,8 @@ const C_GONE = 4;
 
 const INPUT_HIGH_WATER = 256 * 1024;
 
-export class Connection implements ExchangeHost {
+export class Connection implements ExchangeHost, ListMember {
+  listIndex = -1;
   readonly opts: ListenerOptions;
   private readonly parser: RequestParser;
   private state = C_IDLE;
