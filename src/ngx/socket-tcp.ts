@@ -20,6 +20,7 @@ import {
 } from './socket-buffer.js';
 import { own, disown, debug, debugOn, newPtr, errText, type OwnedResource } from './socket-common.js';
 import type { Pool } from './socket-pool.js';
+import { unsentBytes, writeBytes } from '../http/transport/direct-write.js';
 
 export const enum Kind {
   Upstream = 0,
@@ -379,7 +380,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
   }
 
   onDrain(): void {
-    if (this.writeWaiting && this.conn !== null && this.conn.writableLength === 0) this.finishWrite(OK, 0);
+    if (this.writeWaiting && this.conn !== null && unsentBytes(this.conn) === 0) this.finishWrite(OK, 0);
   }
 
   // ---- connect completion ---------------------------------------------------------------------
@@ -591,7 +592,7 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
       return ERROR;
     }
     this.writeLen = data.length;
-    if (s.write(data)) return OK;
+    if (writeBytes(s, data)) return OK;
     return AGAIN;
   }
 

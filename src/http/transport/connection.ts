@@ -9,6 +9,7 @@ import { readThroughSharedBuffer } from './shared-read.js';
 import { errorPageHtml, statusLine } from './errors.js';
 import { Http1Exchange, type ExchangeHost } from './exchange.js';
 import type { ListMember } from './live-list.js';
+import { needsDrain, unsentBytes } from './direct-write.js';
 
 /** What a connection needs from its transport and listener. */
 export interface ConnectionOwner {
@@ -248,7 +249,7 @@ export class Connection implements ExchangeHost, ListMember {
   private nextRequest(): void {
     this.ex = null;
     this.state = C_IDLE;
-    this.waitDrain = this.socket.writableNeedDrain;
+    this.waitDrain = needsDrain(this.socket);
     this.readDeadline = loopNow() + this.opts.keepaliveTimeout;
     if (this.input.length) {
       // pipelined: inside the parse loop (the handler answered synchronously) the loop goes on,
@@ -273,7 +274,7 @@ export class Connection implements ExchangeHost, ListMember {
   outputBlocked(): void {
     if (this.writeDeadline === 0) {
       this.writeDeadline = loopNow() + this.opts.sendTimeout;
-      this.writePending = this.socket.writableLength;
+      this.writePending = unsentBytes(this.socket);
     }
   }
 
@@ -341,7 +342,7 @@ export class Connection implements ExchangeHost, ListMember {
   }
 
   private writeTimedOut(now: number): void {
-    const left = this.socket.writableLength;
+    const left = unsentBytes(this.socket);
     if (left === 0) this.writeDeadline = 0;
     else if (left < this.writePending) {
       // progress since the timer was set: send_timeout is between two successive writes

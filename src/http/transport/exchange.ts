@@ -4,6 +4,7 @@ import type * as net from 'node:net';
 import type { RequestHead } from '../parser.js';
 import type { BodyError, Exchange, ListenerOptions, ResponseFraming } from '../transport.js';
 import { statusLine } from './errors.js';
+import { needsDrain, unsentBytes, writeBytes, writeLatin1 } from './direct-write.js';
 
 interface FastBuffer extends Buffer {
   latin1Write(s: string, offset: number, length?: number): number;
@@ -349,7 +350,7 @@ export class Http1Exchange implements Exchange {
     if (!cb) return;
     const s = this.host.socket;
     if (s.destroyed || !s.writable) process.nextTick(cb, new Error('socket closed'));
-    else if (s.writableLength === 0) process.nextTick(cb, null);
+    else if (unsentBytes(s) === 0) process.nextTick(cb, null);
     else s.write(EMPTY, (err) => cb(err ?? null)); // called once everything before it is written
   }
 
@@ -383,8 +384,8 @@ export class Http1Exchange implements Exchange {
     const s = this.host.socket;
     if (s.destroyed || !s.writable) return;
     let ok: boolean;
-    if (first === null) ok = s.write(pre + post, 'latin1');
-    else if (total <= COALESCE_MAX) ok = s.write(concatPieces(pre, first, more, post, total));
+    if (first === null) ok = writeLatin1(s, pre + post);
+    else if (total <= COALESCE_MAX) ok = writeBytes(s, concatPieces(pre, first, more, post, total));
     else {
       s.cork();
       if (pre) s.write(pre, 'latin1');
@@ -392,7 +393,7 @@ export class Http1Exchange implements Exchange {
       if (more) for (const p of more) writePiece(s, p);
       ok = post ? s.write(post, 'latin1') : true;
       s.uncork();
-      ok = ok && !s.writableNeedDrain;
+      ok = ok && !needsDrain(s);
     }
     if (!ok) this.host.outputBlocked();
   }
