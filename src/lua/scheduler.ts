@@ -36,6 +36,8 @@ export class LuaTask {
   deferredEnd: { end: TaskEnd; err: string | null } | null = null;
   /** set when a light thread called ngx.exit: the whole group must stop */
   groupExit = false;
+  /** set by ngx.exit & co (exitTask) until the yield it causes is settled */
+  exitRequested = false;
   /** the coroutine may go back to the thread pool when it returns (nobody reads its results) */
   recycle = false;
   /** cosockets to release when this task group ends (ngx/socket-common.ts) */
@@ -280,12 +282,11 @@ export function startThread(t: LuaTask, co: LuaState, coRef: number, nargs: numb
 export function exitTask(L: LuaState): number {
   const t = current;
   if (t === null) luaErrorWhere(L, 'no request context');
-  exitRequested.add(t);
+  t.exitRequested = true;
   t.waiting = true;
   pushYieldMark(L);
   return lua.lua_yield(L, 1);
 }
-const exitRequested = new WeakSet<LuaTask>();
 
 /** Tasks to resume once the outermost resume returns (lua-nginx-module's posted threads). */
 const posted: { task: LuaTask; push: ((co: LuaState) => number) | null }[] = [];
@@ -341,13 +342,13 @@ function settle(task: LuaTask, st: number): void {
   if (task.done) return; // killed while running (a light thread's ngx.exit ended the group)
   if (st === lua.LUA_YIELD) {
     if (task.groupExit) {
-      exitRequested.delete(task);
+      task.exitRequested = false;
       task.groupExit = false;
       finishTask(task, TaskEnd.Exit, null);
       return;
     }
-    if (exitRequested.has(task)) {
-      exitRequested.delete(task);
+    if (task.exitRequested) {
+      task.exitRequested = false;
       finishTask(task, TaskEnd.Exit, null);
       return;
     }
