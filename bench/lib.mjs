@@ -115,8 +115,8 @@ export async function measure(starts, load, rounds) {
 }
 
 /** Start dist/cli.js (one worker, in-process) serving `locations` on 127.0.0.1:port in a fresh
- *  prefix; resolves once it listens. */
-export async function startTsresty(port, locations) {
+ *  prefix; resolves once it listens. `nodeArgs` go to node (e.g. V8 flags), `stdio` to spawn. */
+export async function startTsresty(port, locations, { nodeArgs = [], stdio = 'inherit' } = {}) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'tsresty-bench-'));
   fs.mkdirSync(path.join(prefix, 'conf'));
@@ -135,7 +135,7 @@ ${locations}
     }
 }
 `);
-  const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), '-p', prefix, '-c', 'conf/nginx.conf'], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/cli.js'), '-p', prefix, '-c', 'conf/nginx.conf'], { stdio });
   await waitPort(port);
   return { child, cleanup: () => fs.rmSync(prefix, { recursive: true, force: true }) };
 }
