@@ -45,7 +45,9 @@ export interface SocketHolder {
 
 const HOLDER = Symbol('tsresty.cosocket');
 const READ_TIMER = Symbol('tsresty.readTimer');
-type HeldSocket = net.Socket & { [HOLDER]?: SocketHolder | null; [READ_TIMER]?: SocketReadTimer };
+/** set on sockets that read through onHolderRead: their Readable buffer stays empty */
+const ONREAD = Symbol('tsresty.onread');
+type HeldSocket = net.Socket & { [HOLDER]?: SocketHolder | null; [READ_TIMER]?: SocketReadTimer; [ONREAD]?: true };
 
 /** An upstream socket's read timer, kept for every cosocket that uses the connection (a pooled one
  *  serves a request after another): setTimeout + clearTimeout per read cost about a microsecond.
@@ -117,7 +119,9 @@ export function onHolderRead(this: HeldSocket, n: number, buf: Buffer): boolean 
 /** A new upstream TCP socket reading through `onData`. */
 export function upstreamSocket(): net.Socket {
   // (Node takes `onread` in the constructor too; @types/node only lists it for connect())
-  return new NetSocket({ allowHalfOpen: true, onread: { buffer: READ_BUF, callback: onHolderRead } } as net.SocketConstructorOpts);
+  const s: HeldSocket = new NetSocket({ allowHalfOpen: true, onread: { buffer: READ_BUF, callback: onHolderRead } } as net.SocketConstructorOpts);
+  s[ONREAD] = true;
+  return s;
 }
 
 /** Read again after onData returned false (read(0) restarts a stopped handle; Node skips it when
@@ -426,8 +430,9 @@ export class TcpSock implements ReadState, OwnedResource, SocketHolder {
       this.srcBytes -= c.length;
       return c;
     }
-    const s = this.conn;
-    if (s === null) return null;
+    const s = this.conn as HeldSocket | null;
+    // a plain upstream socket's bytes all came through onData; only TLS ones buffer in Readable
+    if (s === null || s[ONREAD] === true) return null;
     return s.read() as Buffer | null;
   }
 
