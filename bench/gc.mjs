@@ -6,20 +6,14 @@
 // young") shows up here as promoted bytes per request.
 //
 //   node bench/gc.mjs [--seconds 3] [--connections 50]
-import { spawn } from 'node:child_process';
-import { freePort, waitPort, makeLoad, startTsresty } from './lib.mjs';
+import { freePort, makeLoad, startRedis, startTsresty } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes('--' + n) ? Number(args[args.indexOf('--' + n) + 1]) : d);
 const load = makeLoad({ connections: opt('connections', 50), seconds: opt('seconds', 3), path: '/t' });
 
-const redisPort = await freePort();
-const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-redis.on('error', () => {
-  console.error('redis-server is not installed (apt-get install -y redis-server)');
-  process.exit(1);
-});
-await waitPort(redisPort);
+const redis = await startRedis();
+const redisPort = redis.port;
 
 const handlers = {
   'ngx.say': 'ngx.say(1)',

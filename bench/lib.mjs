@@ -114,6 +114,19 @@ export async function measure(starts, load, rounds) {
   });
 }
 
+/** A throwaway redis-server on a free loopback port (no persistence); exits the benchmark with a
+ *  hint when redis-server is not installed. */
+export async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  child.on('error', () => {
+    console.error('redis-server is not installed (apt-get install -y redis-server)');
+    process.exit(1);
+  });
+  await waitPort(port);
+  return { port, kill: () => child.kill() };
+}
+
 /** Start dist/cli.js (one worker, in-process) serving `locations` on 127.0.0.1:port in a fresh
  *  prefix; resolves once it listens. `nodeArgs` go to node (e.g. V8 flags), `stdio` to spawn. */
 export async function startTsresty(port, locations, { nodeArgs = [], stdio = 'inherit' } = {}) {

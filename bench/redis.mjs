@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitPort, makeLoad, measure, startTsresty } from './lib.mjs';
+import { waitPort, makeLoad, measure, startRedis, startTsresty } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -18,13 +18,8 @@ const CONNS = opt('connections', 50);
 const ROUNDS = opt('rounds', 3);
 const load = makeLoad({ connections: CONNS, seconds: SECONDS, path: '/incr' });
 
-const redisPort = await freePort();
-const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-redis.on('error', () => {
-  console.error('redis-server is not installed (apt-get install -y redis-server)');
-  process.exit(1);
-});
-await waitPort(redisPort);
+const redis = await startRedis();
+const redisPort = redis.port;
 
 const startIncr = (port) => startTsresty(port, `
         location = /incr {
