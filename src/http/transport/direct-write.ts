@@ -111,7 +111,9 @@ function directHandle(s: DirectSocket): StreamHandle | null {
 function settle(s: DirectSocket, req: WriteReq, err: number, data: Uint8Array | string): boolean {
   const b = binding!;
   if (err !== 0) {
-    // what Node does with a write that failed at once: the socket is destroyed with the error
+    // what Node does with a write that failed at once: the socket is destroyed with the error (and
+    // the request object is not reused: libuv may have been handed it before failing)
+    spare = newReq();
     const name = getSystemErrorName(err);
     s.destroy(Object.assign(new Error(`write ${name}`), { errno: err, code: name, syscall: 'write' }));
     return false;
