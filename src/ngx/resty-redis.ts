@@ -45,7 +45,10 @@ function argBytes(L: LuaState, i: number): Uint8Array {
 
 // ---- requests ---------------------------------------------------------------------------------
 
+/** the arguments of the command being encoded (kept across calls: no array per command) */
 const args: Uint8Array[] = [];
+const NO_BYTES = new Uint8Array(0);
+let encoding = false;
 
 function digits(n: number): number {
   return n < 10 ? 1 : n < 100 ? 2 : String(n).length;
@@ -63,30 +66,39 @@ function putCount(out: Buffer, p: number, prefix: number, n: number): number {
 /** The arguments from `from` to the top as a RESP array of bulk strings, in a Buffer of its own
  *  (a socket write may hold on to it). */
 function encode(L: LuaState, from: number, first: Uint8Array | null = null): Buffer {
+  // an argument's __tostring is Lua code that may encode a command too: that one gets its own list
+  const list = encoding ? [] : args;
+  encoding = true;
   let n = 0;
-  let total = 0;
-  if (first !== null) {
-    args[n++] = first;
-    total += 5 + digits(first.length) + first.length;
+  try {
+    let total = 0;
+    if (first !== null) {
+      list[n++] = first;
+      total += 5 + digits(first.length) + first.length;
+    }
+    for (let i = from, top = lua.lua_gettop(L); i <= top; i++) {
+      const b = argBytes(L, i);
+      list[n++] = b;
+      total += 5 + digits(b.length) + b.length;
+    }
+    total += 3 + digits(n);
+    const out = Buffer.allocUnsafe(total);
+    let p = putCount(out, 0, 42, n); // *
+    for (let i = 0; i < n; i++) {
+      const b = list[i];
+      p = putCount(out, p, 36, b.length); // $
+      out.set(b, p);
+      p += b.length;
+      out[p++] = 13;
+      out[p++] = 10;
+    }
+    return out;
+  } finally {
+    if (list === args) {
+      encoding = false;
+      for (let i = 0; i < n; i++) args[i] = NO_BYTES; // no Lua string outlives its command here
+    }
   }
-  for (let i = from, top = lua.lua_gettop(L); i <= top; i++) {
-    const b = argBytes(L, i);
-    args[n++] = b;
-    total += 5 + digits(b.length) + b.length;
-  }
-  total += 3 + digits(n);
-  const out = Buffer.allocUnsafe(total);
-  let p = putCount(out, 0, 42, n); // *
-  for (let i = 0; i < n; i++) {
-    const b = args[i];
-    p = putCount(out, p, 36, b.length); // $
-    out.set(b, p);
-    p += b.length;
-    out[p++] = 13;
-    out[p++] = 10;
-  }
-  args.length = 0;
-  return out;
 }
 
 function genReq(L: LuaState): number {

@@ -159,6 +159,19 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
                 ngx.say("after: ", select(2, sock:send("x")))
             }
         }
+        location = /genreq {
+            content_by_lua_block {
+                local native = require "tsresty.redis"
+                -- an argument whose tostring encodes a command itself, and one whose tostring fails
+                local nested = setmetatable({}, { __tostring = function() return native.gen_req("inner", "x") end })
+                local req = native.gen_req("set", "k", nested, "after")
+                ngx.say((req:gsub("\\r\\n", "|")))
+                local bad = setmetatable({}, { __tostring = function() return {} end })
+                ngx.say(pcall(native.gen_req, "set", "k", bad))
+                ngx.say((native.gen_req("get", "k"):gsub("\\r\\n", "|")))
+            }
+        }
+
         location = /methods {
             content_by_lua_block {
                 local redis = require "resty.redis"
@@ -255,6 +268,16 @@ describe.skipIf(!run)('resty.redis replies (scripted peer)', () => {
 
   it('read_reply keeps a partial reply across a timeout when asked not to close', async () => {
     expect(await get('/partial')).toBe('first: timeout\nthen: hello12345\nclosing: timeout\nafter: closed\n');
+  });
+
+  it('gen_req: an argument converted by Lua code that encodes a command too, and one that fails', async () => {
+    const inner = '*2|$5|inner|$1|x|'; // 22 bytes with its CRLFs
+    expect((await get('/genreq')).split('\n')).toEqual([
+      `*4|$3|set|$1|k|$${inner.length + 5}|${inner}|$5|after|`,
+      "false'__tostring' must return a string",
+      '*2|$3|get|$1|k|',
+      '',
+    ]);
   });
 
   it('the native methods: no socket, reconnecting a used object, options, unix paths', async () => {
