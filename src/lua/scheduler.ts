@@ -146,16 +146,12 @@ export function pushYieldMark(L: LuaState): void {
 
 /** Called by a JS API function that must wait: `return suspend(L)`. */
 export function suspend(L: LuaState): number {
-  const t = current;
-  if (t === null) luaErrorWhere(L, 'no request context to yield');
-  t.waiting = true;
-  pushYieldMark(L);
-  return lua.lua_yield(L, 1);
+  return suspendThen(L, null, null);
 }
 
 /** suspend(), continuing in `k` when resumed: the resume values are then the top of L's stack
  *  and k returns how many values from the top are the call's results (lua_yieldk). */
-export function suspendThen<C>(L: LuaState, ctx: C, k: (L: LuaState, status: number, ctx: C) => number): number {
+export function suspendThen<C>(L: LuaState, ctx: C, k: ((L: LuaState, status: number, ctx: C) => number) | null): number {
   const t = current;
   if (t === null) luaErrorWhere(L, 'no request context to yield');
   t.waiting = true;
